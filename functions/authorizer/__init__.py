@@ -1,0 +1,1 @@
+"""The REQUEST authorizer Lambda: API key to client id."""

@@ -1,0 +1,158 @@
+"""Client API keys: issuing, hashing, looking up and revoking them.
+
+A key is ``fo_`` followed by 43 URL-safe characters (256 random bits). Only its SHA-256 hash is
+stored: a key has the entropy of a random 256-bit secret, so a fast unsalted hash is as strong as a
+slow salted one would be, and it lets the authorizer find a key with one GetItem on the hash. The
+first 12 hex digits of the hash are the key's public id, shown by ``keys list`` and used to revoke.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from common.tables import API_KEYS_TABLE
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+KEY_PREFIX = "fo_"
+KEY_ID_LENGTH = 12
+# Client ids become part of every stored key, so they are restricted to characters that cannot
+# collide with the key separator ("#") and read well in logs and metrics.
+CLIENT_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# Longest credential the authorizer will hash; anything longer is not a key we issued or registered.
+MAX_KEY_LENGTH = 512
+
+
+class InvalidClientId(ValueError):
+    """The client name is not a valid client id."""
+
+
+class KeyAlreadyExists(ValueError):
+    """That key is already registered."""
+
+
+@dataclass(frozen=True)
+class ApiKeyRecord:
+    key_id: str
+    client_id: str
+    created_at: str
+    revoked_at: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+def generate_api_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_api_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def validate_client_id(client_id: str) -> str:
+    if not CLIENT_ID_PATTERN.fullmatch(client_id):
+        raise InvalidClientId(
+            "a client id is 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
+    return client_id
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _record(item: dict[str, Any]) -> ApiKeyRecord:
+    revoked = item.get("revoked_at")
+    return ApiKeyRecord(
+        key_id=item["key_hash"]["S"][:KEY_ID_LENGTH],
+        client_id=item["client_id"]["S"],
+        created_at=item["created_at"]["S"],
+        revoked_at=revoked["S"] if revoked else None,
+    )
+
+
+class ApiKeyStore:
+    """Every DynamoDB call made on the API keys table."""
+
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table_name = table_name
+
+    def find_active(self, key: str) -> ApiKeyRecord | None:
+        """The record of an active key, or None for an unknown, revoked or malformed one."""
+        if not key or len(key) > MAX_KEY_LENGTH:
+            return None
+        response = self._client.get_item(
+            TableName=self._table_name,
+            Key={API_KEYS_TABLE.partition_key.name: {"S": hash_api_key(key)}},
+        )
+        item = response.get("Item")
+        if item is None:
+            return None
+        record = _record(item)
+        return record if record.active else None
+
+    def create(self, client_id: str, key: str | None = None) -> tuple[str, ApiKeyRecord]:
+        """Register a key (a new random one unless given) for a client; returns it in plaintext once."""
+        validate_client_id(client_id)
+        plaintext = key if key is not None else generate_api_key()
+        if not plaintext or len(plaintext) > MAX_KEY_LENGTH:
+            raise ValueError(f"a key is 1 to {MAX_KEY_LENGTH} characters")
+        created_at = _now()
+        item = {
+            API_KEYS_TABLE.partition_key.name: {"S": hash_api_key(plaintext)},
+            "client_id": {"S": client_id},
+            "created_at": {"S": created_at},
+        }
+        try:
+            self._client.put_item(
+                TableName=self._table_name,
+                Item=item,
+                ConditionExpression="attribute_not_exists(#k)",
+                ExpressionAttributeNames={"#k": API_KEYS_TABLE.partition_key.name},
+            )
+        except self._client.exceptions.ConditionalCheckFailedException as exc:
+            raise KeyAlreadyExists("that key is already registered") from exc
+        return plaintext, _record(item)
+
+    def list(self, client_id: str | None = None) -> list[ApiKeyRecord]:
+        """All keys (or one client's), oldest first. A Scan: the keys table is small and this is
+        an operator's command, never on the request path."""
+        records: list[ApiKeyRecord] = []
+        paginator = self._client.get_paginator("scan")
+        for page in paginator.paginate(TableName=self._table_name):
+            records += [_record(item) for item in page.get("Items", [])]
+        if client_id is not None:
+            records = [record for record in records if record.client_id == client_id]
+        return sorted(records, key=lambda record: (record.created_at, record.key_id))
+
+    def revoke(self, key_id: str) -> ApiKeyRecord | None:
+        """Mark the key with this id revoked (kept for audit); None if no key has that id."""
+        if not re.fullmatch(rf"[0-9a-f]{{{KEY_ID_LENGTH}}}", key_id):
+            return None
+        paginator = self._client.get_paginator("scan")
+        hash_name = API_KEYS_TABLE.partition_key.name
+        for page in paginator.paginate(
+            TableName=self._table_name,
+            FilterExpression="begins_with(#k, :id)",
+            ExpressionAttributeNames={"#k": hash_name},
+            ExpressionAttributeValues={":id": {"S": key_id}},
+        ):
+            for item in page.get("Items", []):
+                response = self._client.update_item(
+                    TableName=self._table_name,
+                    Key={hash_name: item[hash_name]},
+                    UpdateExpression="SET revoked_at = if_not_exists(revoked_at, :now)",
+                    ExpressionAttributeValues={":now": {"S": _now()}},
+                    ReturnValues="ALL_NEW",
+                )
+                return _record(response["Attributes"])
+        return None

@@ -1,0 +1,50 @@
+"""What can go wrong with a request, as domain exceptions. ``handler.py`` maps them to HTTP."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One rule a request broke: where (slash path from the body root), which rule, and why."""
+
+    field: str
+    code: str
+    message: str
+
+
+class RequestError(Exception):
+    """Base of every error a client can cause, or be told to retry."""
+
+
+class NotAuthenticated(RequestError):
+    """No tenant in the authorizer context: the request did not pass the authorizer."""
+
+
+class MalformedBody(RequestError):
+    """The body is not JSON: empty, bad base64, not UTF-8, or a syntax error."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class PayloadTooLarge(RequestError):
+    """The body is over the configured size limit."""
+
+
+class ValidationFailed(RequestError):
+    """Valid JSON that breaks the contract's rules; ``problems`` lists every one found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(f"{len(problems)} validation problem(s)")
+        self.problems = problems
+
+
+class OrderNotFound(RequestError):
+    """No order with that identifier for this client."""
+
+
+class StorageUnavailable(RequestError):
+    """Storage stayed throttled or unavailable after bounded retries; the client should retry."""

@@ -1,0 +1,191 @@
+"""Lambda entry point of the Forward Orders API: routes, Powertools, and the one error-to-HTTP map."""
+
+from __future__ import annotations
+
+import traceback
+import warnings
+from functools import cache
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import unquote
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from common.aws import dynamodb_client
+from forward_orders import batch as batch_reader
+from forward_orders import orders
+from forward_orders.errors import (
+    MalformedBody,
+    NotAuthenticated,
+    OrderNotFound,
+    PayloadTooLarge,
+    StorageUnavailable,
+    ValidationFailed,
+)
+from forward_orders.settings import get_settings
+from forward_orders.storage import OrdersTable, RetryPolicy
+
+# A GET publishes no metrics, which is expected, not worth a warning on every read.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
+app = APIGatewayRestResolver()
+
+JSON = "application/json"
+REQUEST_ID_HEADER = "x-request-id"
+
+
+@cache
+def orders_table() -> OrdersTable:
+    """The storage adapter, built on the first request and reused by every later one."""
+    settings = get_settings()
+    client = dynamodb_client(
+        # Retries are the adapter's (bounded by the request deadline), not botocore's.
+        max_attempts=1,
+        max_pool_connections=settings.write_concurrency,
+    )
+    return OrdersTable(
+        client,
+        settings.orders_table_name,
+        concurrency=settings.write_concurrency,
+        retry=RetryPolicy(max_attempts=settings.storage_max_attempts),
+    )
+
+
+def client_id() -> str:
+    """The tenant, taken only from the authorizer's context, never from the request itself."""
+    authorizer = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
+    tenant = authorizer.get("client_id")
+    if not isinstance(tenant, str) or not tenant:
+        raise NotAuthenticated()
+    return tenant
+
+
+@app.post("/forward_orders")
+@tracer.capture_method(capture_response=False)
+def post_forward_orders() -> Response:
+    tenant = client_id()
+    settings = get_settings()
+    event = app.current_event
+    data = batch_reader.decode_body(
+        event.raw_event.get("body"), is_base64=event.is_base64_encoded or False, limits=settings.limits
+    )
+    batch = batch_reader.read_batch(data, settings.limits)
+    summary = orders.upsert_orders(
+        tenant, batch, orders_table(), deadline_seconds=settings.request_deadline_seconds
+    )
+    metrics.add_metric(name="OrdersUpserted", unit=MetricUnit.Count, value=summary.orders)
+    metrics.add_metric(name="ItemsUpserted", unit=MetricUnit.Count, value=summary.items)
+    logger.info("orders upserted", extra={"orders": summary.orders, "items": summary.items})
+    return _json(
+        HTTPStatus.OK,
+        {"message": "Success", "orders_upserted": summary.orders, "items_upserted": summary.items},
+    )
+
+
+@app.get("/forward_orders/<identifier>")
+@tracer.capture_method(capture_response=False)
+def get_forward_order(identifier: str) -> Response:
+    tenant = client_id()
+    # API Gateway gives the decoded value in pathParameters; the route argument is still
+    # percent-encoded (REST APIs keep `path` encoded), so it is only the fallback.
+    path_parameters = app.current_event.path_parameters or {}
+    order_id = (path_parameters.get("identifier") or unquote(identifier)).strip()
+    order = orders.get_order(
+        tenant, order_id, orders_table(), deadline_seconds=get_settings().request_deadline_seconds
+    )
+    return _json(HTTPStatus.OK, order)
+
+
+# -- errors: the only place where a domain error becomes an HTTP response ------------------------
+
+
+def _request_id() -> str:
+    return app.current_event.request_context.request_id or ""
+
+
+def _json(status: HTTPStatus, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    return Response(status_code=status.value, content_type=JSON, body=body, headers=headers)
+
+
+def _error(
+    status: HTTPStatus, message: str, *, headers: dict[str, str] | None = None, **extra: Any
+) -> Response:
+    return _json(status, {"message": message, **extra, "request_id": _request_id()}, headers)
+
+
+@app.exception_handler(NotAuthenticated)
+def handle_not_authenticated(_: NotAuthenticated) -> Response:
+    # The contract's 401 has no body at all, not even JSON.
+    return Response(status_code=HTTPStatus.UNAUTHORIZED.value, body="")
+
+
+@app.exception_handler(MalformedBody)
+def handle_malformed_body(error: MalformedBody) -> Response:
+    metrics.add_metric(name="ValidationFailures", unit=MetricUnit.Count, value=1)
+    problem = {"code": "invalid_json", "message": error.reason}
+    return _error(HTTPStatus.BAD_REQUEST, "Bad Request", errors=[problem])
+
+
+@app.exception_handler(PayloadTooLarge)
+def handle_payload_too_large(_: PayloadTooLarge) -> Response:
+    return _error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Payload Too Large")
+
+
+@app.exception_handler(ValidationFailed)
+def handle_validation_failed(error: ValidationFailed) -> Response:
+    metrics.add_metric(name="ValidationFailures", unit=MetricUnit.Count, value=1)
+    # Codes are logged, never values, so operators see what clients get wrong without the payload.
+    logger.info(
+        "validation failed",
+        extra={"problems": len(error.problems), "codes": sorted({p.code for p in error.problems})},
+    )
+    problems = [{"field": p.field, "code": p.code, "message": p.message} for p in error.problems]
+    return _error(HTTPStatus.UNPROCESSABLE_ENTITY, "Validation Failed", errors=problems)
+
+
+@app.exception_handler(OrderNotFound)
+def handle_order_not_found(_: OrderNotFound) -> Response:
+    return _error(HTTPStatus.NOT_FOUND, "Not Found")
+
+
+@app.exception_handler(StorageUnavailable)
+def handle_storage_unavailable(error: StorageUnavailable) -> Response:
+    logger.warning("storage unavailable", extra={"reason": str(error)})
+    retry_after = str(get_settings().retry_after_seconds)
+    return _error(HTTPStatus.BAD_GATEWAY, "Bad Gateway", headers={"Retry-After": retry_after})
+
+
+@app.not_found
+def handle_unknown_route(_: NotFoundError) -> Response:
+    return _error(HTTPStatus.NOT_FOUND, "Not Found")
+
+
+@app.exception_handler(Exception)
+def handle_unexpected_error(error: Exception) -> Response:
+    # The traceback is logged as frames only: exception messages can quote request values.
+    frames = [
+        f"{frame.filename}:{frame.lineno} in {frame.name}"
+        for frame in traceback.extract_tb(error.__traceback__)
+    ]
+    logger.error("unhandled error", extra={"error_type": type(error).__name__, "frames": frames})
+    return _error(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal Server Error")
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(raise_on_empty_metrics=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    response = app.resolve(event, context)
+    request_id = (event.get("requestContext") or {}).get("requestId") or ""
+    response.setdefault("headers", {})[REQUEST_ID_HEADER] = request_id
+    if response.get("multiValueHeaders") is not None:
+        response["multiValueHeaders"][REQUEST_ID_HEADER] = [request_id]
+    return response

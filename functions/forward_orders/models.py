@@ -1,0 +1,206 @@
+"""Request models of POST /forward_orders: every field and value rule of the contract.
+
+The rules are "tolerant reader, strict writer": a JSON integer in a string field is kept as its
+exact digits, strings are trimmed, null or an empty optional string means "not sent", unknown fields
+are ignored. Each rule that fails raises a ``PydanticCustomError`` whose type is the contract's
+error code (``missing_field``, ``invalid_type``, ``invalid_format``, ``invalid``), so turning a
+pydantic ``ValidationError`` into the 422 body is a lookup, never a match on message text.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.utilities.parser import BaseModel
+from pydantic import BeforeValidator, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+MAX_IDENTIFIER_LENGTH = 255
+# Quantities are counts of units in one order line; the bound keeps them in every client's int32.
+MAX_QUANTITY = 2_147_483_647
+LABEL_TYPES = ("barcode", "text")
+
+# YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SS with an optional fraction and an optional Z or ±HH:MM.
+_DATE = re.compile(
+    r"(?P<date>\d{4}-\d{2}-\d{2})"
+    r"(?:T(?P<h>\d{2}):(?P<m>\d{2}):(?P<s>\d{2})(?:\.\d+)?(?:Z|[+-](?P<oh>\d{2}):(?P<om>\d{2}))?)?",
+    re.ASCII,
+)
+_DIGITS = re.compile(r"[0-9]+", re.ASCII)
+# JSON integers longer than this are not converted to int at all (see OversizedNumber).
+MAX_INTEGER_DIGITS = 1000
+
+
+class OversizedNumber(str):
+    """A JSON integer too long to be any field's value, kept as its digits so validation can say
+    where it is instead of the JSON parser failing on it."""
+
+
+def _text(value: Any) -> str:
+    # type() rather than isinstance(): bool is a subclass of int and must stay an error.
+    if type(value) is str:
+        return value.strip()
+    if type(value) is int:
+        return str(value)
+    if type(value) is OversizedNumber:
+        raise PydanticCustomError("invalid", "is too long")
+    raise PydanticCustomError("invalid_type", "must be a string")
+
+
+def required_text(value: Any) -> str:
+    if value is None:
+        raise PydanticCustomError("missing_field", "is required")
+    text = _text(value)
+    if not text:
+        raise PydanticCustomError("missing_field", "is required")
+    return text
+
+
+def optional_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return _text(value) or None
+
+
+def identifier(value: Any) -> str:
+    text = required_text(value)
+    if len(text) > MAX_IDENTIFIER_LENGTH:
+        raise PydanticCustomError("invalid", f"must be at most {MAX_IDENTIFIER_LENGTH} characters")
+    return text
+
+
+def optional_date(value: Any) -> str | None:
+    text = optional_text(value)
+    if text is None:
+        return None
+    match = _DATE.fullmatch(text)
+    if match is None or not _is_real_date(match):
+        raise PydanticCustomError(
+            "invalid_format",
+            "must be an ISO 8601 date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM:SS[.fff][Z|±HH:MM])",
+        )
+    return text
+
+
+def _is_real_date(match: re.Match[str]) -> bool:
+    try:
+        date.fromisoformat(match["date"])
+    except ValueError:
+        return False
+    if match["h"] is None:
+        return True
+    in_range = int(match["h"]) < 24 and int(match["m"]) < 60 and int(match["s"]) < 60
+    if match["oh"] is not None:
+        in_range = in_range and int(match["oh"]) < 24 and int(match["om"]) < 60
+    return in_range
+
+
+def quantity(value: Any) -> int:
+    if value is None:
+        raise PydanticCustomError("missing_field", "is required")
+    if type(value) is int:
+        number = value
+    elif type(value) is OversizedNumber:
+        raise PydanticCustomError("invalid", f"must be an integer from 1 to {MAX_QUANTITY}")
+    elif type(value) is str and _DIGITS.fullmatch(value.strip()):
+        if len(value.strip()) > len(str(MAX_QUANTITY)):
+            raise PydanticCustomError("invalid", f"must be an integer from 1 to {MAX_QUANTITY}")
+        number = int(value.strip())
+    else:
+        raise PydanticCustomError("invalid_type", "must be an integer")
+    if not 1 <= number <= MAX_QUANTITY:
+        raise PydanticCustomError("invalid", f"must be an integer from 1 to {MAX_QUANTITY}")
+    return number
+
+
+def label_type(value: Any) -> str:
+    text = required_text(value)
+    if text not in LABEL_TYPES:
+        raise PydanticCustomError("invalid", "must be barcode or text")
+    return text
+
+
+def required_list(value: Any) -> Any:
+    if value is None:
+        raise PydanticCustomError("missing_field", "is required")
+    return value
+
+
+RequiredText = Annotated[str, BeforeValidator(required_text)]
+OptionalText = Annotated[str | None, BeforeValidator(optional_text)]
+Identifier = Annotated[str, BeforeValidator(identifier)]
+OptionalDate = Annotated[str | None, BeforeValidator(optional_date)]
+Quantity = Annotated[int, BeforeValidator(quantity)]
+LabelType = Annotated[Literal["barcode", "text"], BeforeValidator(label_type)]
+
+# extra="ignore": unknown fields are neither stored nor an error, so newer clients keep working.
+_MODEL_CONFIG = ConfigDict(extra="ignore", frozen=True)
+
+
+class Label(BaseModel):
+    model_config = _MODEL_CONFIG
+
+    type: LabelType
+    name: RequiredText
+    value: RequiredText
+
+
+class Item(BaseModel):
+    model_config = _MODEL_CONFIG
+
+    identifier: Identifier
+    upc: RequiredText
+    sku: RequiredText
+    quantity: Quantity
+    tracking_number: OptionalText = None
+    reverse_tracking_number: OptionalText = None
+    dropship_identifier: OptionalText = None
+    shipped_date: OptionalDate = None
+    return_policy_end_date: OptionalDate = None
+    labels: list[Label] | None = None
+
+
+class Order(BaseModel):
+    model_config = _MODEL_CONFIG
+
+    identifier: Identifier
+    concept: OptionalText = None
+    postal_code: OptionalText = None
+    created_at: OptionalDate = None
+    items: Annotated[list[Item], BeforeValidator(required_list)]
+
+
+class OrdersBatch(BaseModel):
+    """The POST body: ``{"orders": [...]}``, or the bare array of orders, which means the same."""
+
+    model_config = _MODEL_CONFIG
+
+    orders: Annotated[list[Order], BeforeValidator(required_list), Field(min_length=1)]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_bare_array(cls, data: Any) -> Any:
+        if isinstance(data, list):
+            return {"orders": data}
+        if not isinstance(data, dict):
+            raise PydanticCustomError(
+                "invalid_type", "must be an object with an orders array, or an array of orders"
+            )
+        return data
+
+
+# Fields an update may leave out; they keep their stored value (see docs/design.md).
+ORDER_FIELDS = ("concept", "postal_code", "created_at")
+ITEM_FIELDS = (
+    "upc",
+    "sku",
+    "quantity",
+    "tracking_number",
+    "reverse_tracking_number",
+    "dropship_identifier",
+    "shipped_date",
+    "return_policy_end_date",
+    "labels",
+)

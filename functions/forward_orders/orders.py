@@ -1,0 +1,78 @@
+"""The domain logic of the API: what an upsert writes, and what a read returns."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from forward_orders.errors import OrderNotFound
+from forward_orders.models import ITEM_FIELDS, ORDER_FIELDS, Item, Order, OrdersBatch
+from forward_orders.storage import OrdersTable, RecordWrite, StoredValue
+
+
+@dataclass(frozen=True)
+class UpsertSummary:
+    orders: int
+    items: int
+
+
+def utc_timestamp() -> str:
+    """Now, as ISO 8601 UTC with milliseconds: the format of first/last_received_at."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _present(model: Order | Item, names: tuple[str, ...]) -> dict[str, StoredValue]:
+    """The fields the client sent with a value; left out or null means "keep the stored value"."""
+    fields: dict[str, StoredValue] = {"identifier": model.identifier}
+    for name in names:
+        value = getattr(model, name)
+        if value is None:
+            continue
+        if name == "labels":
+            value = [label.model_dump() for label in value]
+        fields[name] = value
+    return fields
+
+
+def record_writes(client_id: str, batch: OrdersBatch) -> list[RecordWrite]:
+    """One write per order and per item: each order record is written even when only its items
+    changed, so that an order always exists once any of its items does."""
+    writes = []
+    for order in batch.orders:
+        writes.append(RecordWrite(client_id, order.identifier, None, _present(order, ORDER_FIELDS)))
+        for item in order.items:
+            fields = _present(item, ITEM_FIELDS)
+            fields["order_identifier"] = order.identifier
+            writes.append(RecordWrite(client_id, order.identifier, item.identifier, fields))
+    return writes
+
+
+def upsert_orders(
+    client_id: str, batch: OrdersBatch, table: OrdersTable, *, deadline_seconds: float
+) -> UpsertSummary:
+    """Create or merge every order and item of a validated batch; all of it, or StorageUnavailable."""
+    table.upsert(
+        record_writes(client_id, batch),
+        received_at=utc_timestamp(),
+        deadline=time.monotonic() + deadline_seconds,
+    )
+    return UpsertSummary(orders=len(batch.orders), items=sum(len(order.items) for order in batch.orders))
+
+
+def get_order(
+    client_id: str, identifier: str, table: OrdersTable, *, deadline_seconds: float
+) -> dict[str, Any]:
+    """The stored order with its items, as the GET response shows it."""
+    stored = table.get_order(client_id, identifier, deadline=time.monotonic() + deadline_seconds)
+    if stored is None:
+        raise OrderNotFound(identifier)
+    items = [_shown(item, ITEM_FIELDS) for item in stored.items]
+    return {**_shown(stored.order, ORDER_FIELDS), "items": items}
+
+
+def _shown(record: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """A stored record in the contract's field order, then the server's timestamps."""
+    ordered = ("identifier", *names, "first_received_at", "last_received_at")
+    return {name: record[name] for name in ordered if name in record}

@@ -1,0 +1,241 @@
+"""Every DynamoDB call of the API function: the orders table.
+
+Layout (keys defined in ``common.tables.ORDERS_TABLE``): one partition per client and order,
+``pk = "<client_id>#<order identifier>"`` (client ids cannot contain "#"); the order record has
+``sk = "ORDER"`` and each item ``sk = "ITEM#<item identifier>"``.
+
+Writes are one UpdateItem per record, all records of a request in flight at once on a shared
+thread pool. ``SET`` of only the fields a request carries is what makes an update a merge: absent
+fields keep their stored value, and two concurrent writers never erase each other's fields or items.
+Failed calls that may succeed later (throttling, 5xx, timeouts, connection errors) are retried here
+with exponential backoff and full jitter, bounded by attempts and by the request's deadline; what
+still fails becomes ``StorageUnavailable`` (502 with Retry-After). See docs/design.md.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+
+from common.tables import ORDERS_PARTITION_KEY, ORDERS_SORT_KEY
+from forward_orders.errors import StorageUnavailable
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+T = TypeVar("T")
+
+ORDER_SORT_KEY = "ORDER"
+ITEM_SORT_KEY_PREFIX = "ITEM#"
+PARTITION_SEPARATOR = "#"
+FIRST_RECEIVED = "first_received_at"
+LAST_RECEIVED = "last_received_at"
+PK = ORDERS_PARTITION_KEY.name
+SK = ORDERS_SORT_KEY.name
+# Attributes that are storage layout, not order or item fields.
+_LAYOUT_ATTRIBUTES = frozenset({PK, SK})
+
+# Error codes DynamoDB answers when a later attempt may succeed.
+_RETRYABLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "LimitExceededException",
+    }
+)
+
+StoredValue = str | int | list[dict[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordWrite:
+    """The fields one request sends for one order or item record (absent fields are not here)."""
+
+    client_id: str
+    order_identifier: str
+    item_identifier: str | None
+    fields: dict[str, StoredValue]
+
+
+@dataclass(frozen=True)
+class StoredOrder:
+    order: dict[str, Any]
+    items: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Backoff: attempt n waits uniform(0, min(max_delay, base_delay * 2**(n-1))) seconds."""
+
+    max_attempts: int = 4
+    base_delay: float = 0.05
+    max_delay: float = 1.0
+
+
+def partition_key(client_id: str, order_identifier: str) -> str:
+    return f"{client_id}{PARTITION_SEPARATOR}{order_identifier}"
+
+
+def sort_key(item_identifier: str | None) -> str:
+    return ORDER_SORT_KEY if item_identifier is None else ITEM_SORT_KEY_PREFIX + item_identifier
+
+
+def is_retryable(error: BaseException) -> bool:
+    if isinstance(error, ConnectionError | HTTPClientError):
+        return True
+    if isinstance(error, ClientError):
+        response: Any = error.response
+        code = response.get("Error", {}).get("Code", "")
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return code in _RETRYABLE_CODES or status >= 500
+    return False
+
+
+class OrdersTable:
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        *,
+        concurrency: int,
+        retry: RetryPolicy,
+        sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self._client = client
+        self._table_name = table_name
+        self._retry = retry
+        self._sleep = sleep
+        self._jitter = jitter
+        # Created once per process and reused by every request, like the client.
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="orders-write")
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    def upsert(self, writes: list[RecordWrite], received_at: str, deadline: float) -> None:
+        """Apply every write; raises StorageUnavailable unless all of them were stored.
+
+        ``deadline`` is a ``time.monotonic()`` instant after which no call or retry starts.
+        """
+        futures = [self._pool.submit(self._upsert_one, write, received_at, deadline) for write in writes]
+        failure: BaseException | None = None
+        for future in futures:
+            error = future.exception()
+            if error is not None and (failure is None or isinstance(failure, StorageUnavailable)):
+                # A bug (any error but StorageUnavailable) wins, so it surfaces as a 500.
+                failure = error
+        if failure is not None:
+            raise failure
+
+    def _upsert_one(self, write: RecordWrite, received_at: str, deadline: float) -> None:
+        names: dict[str, str] = {"#first": FIRST_RECEIVED, "#last": LAST_RECEIVED}
+        values: dict[str, Any] = {":now": {"S": received_at}}
+        assignments = ["#first = if_not_exists(#first, :now)", "#last = :now"]
+        for position, (name, value) in enumerate(write.fields.items()):
+            names[f"#f{position}"] = name
+            values[f":v{position}"] = _attribute_value(value)
+            assignments.append(f"#f{position} = :v{position}")
+        key = {
+            PK: {"S": partition_key(write.client_id, write.order_identifier)},
+            SK: {"S": sort_key(write.item_identifier)},
+        }
+        self._call(
+            lambda: self._client.update_item(
+                TableName=self._table_name,
+                Key=key,
+                UpdateExpression="SET " + ", ".join(assignments),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            ),
+            deadline,
+        )
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def get_order(self, client_id: str, order_identifier: str, deadline: float) -> StoredOrder | None:
+        """The order and its items (sorted by identifier), or None when no order record exists."""
+        order: dict[str, Any] | None = None
+        items: list[dict[str, Any]] = []
+        start_key: dict[str, Any] | None = None
+        while True:
+            request: dict[str, Any] = {
+                "TableName": self._table_name,
+                "KeyConditionExpression": "#pk = :pk",
+                "ExpressionAttributeNames": {"#pk": PK},
+                "ExpressionAttributeValues": {":pk": {"S": partition_key(client_id, order_identifier)}},
+                # Read-your-writes: a client reading back what it just posted sees it.
+                "ConsistentRead": True,
+            }
+            if start_key is not None:
+                request["ExclusiveStartKey"] = start_key
+            page = self._call(partial(self._client.query, **request), deadline)
+            for raw in page.get("Items", []):
+                record = _record(raw)
+                if raw[SK]["S"] == ORDER_SORT_KEY:
+                    order = record
+                else:
+                    items.append(record)
+            start_key = page.get("LastEvaluatedKey")
+            if not start_key:
+                break
+        if order is None:
+            return None
+        # Sort keys order items by identifier already; sorting again costs nothing and does not
+        # depend on that layout detail.
+        items.sort(key=lambda item: item["identifier"])
+        return StoredOrder(order=order, items=items)
+
+    # -- retries --------------------------------------------------------------------------------
+
+    def _call(self, call: Callable[[], T], deadline: float) -> T:
+        attempt = 0
+        while True:
+            attempt += 1
+            if time.monotonic() >= deadline:
+                raise StorageUnavailable("request deadline reached before the storage call")
+            try:
+                return call()
+            except Exception as error:
+                if not is_retryable(error):
+                    raise
+                if attempt >= self._retry.max_attempts:
+                    raise StorageUnavailable(f"storage call failed {attempt} times") from error
+                ceiling = min(self._retry.max_delay, self._retry.base_delay * 2 ** (attempt - 1))
+                delay = self._jitter() * ceiling
+                if time.monotonic() + delay >= deadline:
+                    raise StorageUnavailable("request deadline reached while retrying") from error
+                self._sleep(delay)
+
+
+def _attribute_value(value: StoredValue) -> dict[str, Any]:
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, int):
+        return {"N": str(value)}
+    return {"L": [{"M": {k: {"S": v} for k, v in entry.items()}} for entry in value]}
+
+
+def _plain(value: dict[str, Any]) -> Any:
+    if "S" in value:
+        return value["S"]
+    if "N" in value:
+        return int(value["N"])
+    if "L" in value:
+        return [_plain(entry) for entry in value["L"]]
+    if "M" in value:
+        return {k: _plain(v) for k, v in value["M"].items()}
+    raise ValueError(f"unexpected attribute type {sorted(value)}")
+
+
+def _record(raw: dict[str, Any]) -> dict[str, Any]:
+    return {name: _plain(value) for name, value in raw.items() if name not in _LAYOUT_ATTRIBUTES}
