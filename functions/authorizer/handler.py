@@ -11,6 +11,7 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from authorizer.settings import get_settings
@@ -29,7 +30,11 @@ class Unauthorized(Exception):
 
 @cache
 def key_store() -> ApiKeyStore:
-    return ApiKeyStore(dynamodb_client(), get_settings().api_keys_table_name)
+    # Two attempts of at most 1.5 s each, plus botocore's backoff of at most 1 s, keep a slow lookup
+    # inside the authorizer's 5 s timeout; a lookup that still fails is an authorizer failure, which
+    # the gateway answers 502 with Retry-After so the client retries.
+    client = dynamodb_client(max_attempts=2, connect_timeout=0.5, read_timeout=1.0)
+    return ApiKeyStore(client, get_settings().api_keys_table_name)
 
 
 def presented_key(headers: dict[str, str] | None) -> str | None:
@@ -64,7 +69,8 @@ def allow(client_id: str, method_arn: str) -> dict[str, Any]:
     }
 
 
-@logger.inject_lambda_context(log_event=False)
+# REQUEST authorizer events carry the API request's id, so denials can be found by request id.
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     key = presented_key(event.get("headers"))
     record = key_store().find_active(key) if key else None

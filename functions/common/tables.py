@@ -83,7 +83,7 @@ def _projection(attributes: tuple[str, ...] | None) -> dict[str, Any]:
 
 
 # Orders and their items share one table: the partition key is the client and the order identifier,
-# the sort key tells the order record ("ORDER") from each item record ("ITEM#<identifier>"), so one
+# the sort key tells the order record ("ORDER") from each item record ("I#<identifier>"), so one
 # Query returns an order with all its items, items sorted by identifier.
 ORDERS_PARTITION_KEY = KeyAttribute("pk")
 ORDERS_SORT_KEY = KeyAttribute("sk")

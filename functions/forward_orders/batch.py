@@ -13,7 +13,6 @@ import binascii
 import json
 from typing import Any
 
-from aws_lambda_powertools.utilities.parser import parse
 from pydantic import ValidationError
 
 from forward_orders.errors import MalformedBody, PayloadTooLarge, Problem, ValidationFailed
@@ -83,7 +82,9 @@ def read_batch(data: Any, limits: Limits) -> OrdersBatch:
         raise ValidationFailed(over_limit[:MAX_PROBLEMS])
     problems = _duplicate_problems(data)
     try:
-        batch = parse(event=data, model=OrdersBatch)
+        # Not Powertools' parse(): it re-reads a str as JSON text, so a JSON string holding a batch
+        # (double-encoded JSON) would pass as the batch; here a string is just the wrong type.
+        batch = OrdersBatch.model_validate(data)
     except ValidationError as exc:
         problems += [_problem(error) for error in exc.errors(include_url=False, include_input=False)]
     if problems:

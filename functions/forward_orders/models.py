@@ -29,23 +29,29 @@ _DATE = re.compile(
     re.ASCII,
 )
 _DIGITS = re.compile(r"[0-9]+", re.ASCII)
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 # JSON integers longer than this are not converted to int at all (see OversizedNumber).
 MAX_INTEGER_DIGITS = 1000
 
 
 class OversizedNumber(str):
-    """A JSON integer too long to be any field's value, kept as its digits so validation can say
-    where it is instead of the JSON parser failing on it."""
+    """A JSON integer of more than ``MAX_INTEGER_DIGITS`` digits, kept as its digits rather than
+    converted (Python refuses int() beyond 4,300 digits): a string field stores the digits, a
+    quantity rejects it, and the JSON parser never fails on it."""
 
 
 def _text(value: Any) -> str:
     # type() rather than isinstance(): bool is a subclass of int and must stay an error.
     if type(value) is str:
+        if _SURROGATE.search(value):
+            # JSON's "\ud800" escapes parse to lone surrogates: not text DynamoDB can store.
+            raise PydanticCustomError("invalid", "is not valid Unicode text")
         return value.strip()
     if type(value) is int:
         return str(value)
     if type(value) is OversizedNumber:
-        raise PydanticCustomError("invalid", "is too long")
+        # Still a JSON integer: its exact digits (an identifier this long fails its length rule).
+        return str(value)
     raise PydanticCustomError("invalid_type", "must be a string")
 
 

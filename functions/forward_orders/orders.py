@@ -7,8 +7,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic_core import PydanticCustomError
+
 from forward_orders.errors import OrderNotFound
 from forward_orders.models import ITEM_FIELDS, ORDER_FIELDS, Item, Order, OrdersBatch
+from forward_orders.models import identifier as valid_identifier
 from forward_orders.storage import OrdersTable, RecordWrite, StoredValue
 
 
@@ -65,6 +68,12 @@ def get_order(
     client_id: str, identifier: str, table: OrdersTable, *, deadline_seconds: float
 ) -> dict[str, Any]:
     """The stored order with its items, as the GET response shows it."""
+    try:
+        # An identifier no POST could have stored is not looked up: it is simply not found (and a
+        # key over DynamoDB's size limit would be an error there, not an empty result).
+        identifier = valid_identifier(identifier)
+    except PydanticCustomError:
+        raise OrderNotFound(identifier) from None
     stored = table.get_order(client_id, identifier, deadline=time.monotonic() + deadline_seconds)
     if stored is None:
         raise OrderNotFound(identifier)

@@ -2,7 +2,8 @@
 
 Layout (keys defined in ``common.tables.ORDERS_TABLE``): one partition per client and order,
 ``pk = "<client_id>#<order identifier>"`` (client ids cannot contain "#"); the order record has
-``sk = "ORDER"`` and each item ``sk = "ITEM#<item identifier>"``.
+``sk = "ORDER"`` and each item ``sk = "I#<item identifier>"``. The item prefix is short on purpose:
+DynamoDB allows 1,024 bytes of sort key, and an identifier of 255 four-byte characters is 1,020.
 
 Writes are one UpdateItem per record, all records of a request in flight at once on a shared
 thread pool. ``SET`` of only the fields a request carries is what makes an update a merge: absent
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 ORDER_SORT_KEY = "ORDER"
-ITEM_SORT_KEY_PREFIX = "ITEM#"
+ITEM_SORT_KEY_PREFIX = "I#"
 PARTITION_SEPARATOR = "#"
 FIRST_RECEIVED = "first_received_at"
 LAST_RECEIVED = "last_received_at"
@@ -55,6 +56,7 @@ _RETRYABLE_CODES = frozenset(
 )
 
 StoredValue = str | int | list[dict[str, str]]
+_SYSTEM_RANDOM = random.SystemRandom()
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +112,9 @@ class OrdersTable:
         concurrency: int,
         retry: RetryPolicy,
         sleep: Callable[[float], None] = time.sleep,
-        jitter: Callable[[], float] = random.random,
+        # SystemRandom reads the OS: a SnapStart snapshot would otherwise restore every
+        # environment with the same generator state, and they would all back off in lockstep.
+        jitter: Callable[[], float] = _SYSTEM_RANDOM.random,
     ) -> None:
         self._client = client
         self._table_name = table_name

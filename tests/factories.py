@@ -1,0 +1,136 @@
+"""Builders of request bodies and small readers of the moto tables, shared by the API tests."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.conftest import API_KEYS_TABLE_NAME, ORDERS_TABLE_NAME
+
+
+def item(identifier: Any = "item-1", **fields: Any) -> dict[str, Any]:
+    """A valid item; keyword arguments add or override fields (``None`` values are kept)."""
+    return {"identifier": identifier, "upc": "012345678905", "sku": "SKU-1", "quantity": 1, **fields}
+
+
+def full_item(identifier: Any = "item-1", **fields: Any) -> dict[str, Any]:
+    """An item with every optional field set; keyword arguments override any of them."""
+    return {
+        **item(identifier),
+        "tracking_number": "1Z999AA10123456784",
+        "reverse_tracking_number": "1Z999AA10123456785",
+        "dropship_identifier": "DS-1",
+        "shipped_date": "2025-01-02",
+        "return_policy_end_date": "2025-02-01T00:00:00Z",
+        "labels": [{"type": "barcode", "name": "RMA", "value": "RMA-1"}],
+        **fields,
+    }
+
+
+def order(identifier: Any = "order-1", items: list[Any] | None = None, **fields: Any) -> dict[str, Any]:
+    """A valid order holding ``items`` (one default item when not given)."""
+    return {"identifier": identifier, "items": [item()] if items is None else items, **fields}
+
+
+def batch(*orders: dict[str, Any]) -> dict[str, Any]:
+    return {"orders": list(orders) or [order()]}
+
+
+def scan(client: Any, table_name: str = ORDERS_TABLE_NAME) -> list[dict[str, Any]]:
+    """Every raw item of a moto table (paginated)."""
+    items: list[dict[str, Any]] = []
+    for page in client.get_paginator("scan").paginate(TableName=table_name):
+        items += page["Items"]
+    return items
+
+
+def scan_text(client: Any, table_name: str = API_KEYS_TABLE_NAME) -> str:
+    """The whole table as one JSON text, for "this value appears nowhere" assertions."""
+    return json.dumps(scan(client, table_name), sort_keys=True)
+
+
+def problems(body: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (field, code) pairs of a 422 body, in order."""
+    return [(error["field"], error["code"]) for error in body["errors"]]
+
+
+def client_error(code: str, operation: str = "UpdateItem", status: int = 400) -> Any:
+    """The botocore ``ClientError`` DynamoDB answers with ``code``."""
+    from botocore.exceptions import ClientError
+
+    return ClientError(
+        {
+            "Error": {"Code": code, "Message": f"simulated {code}"},
+            "ResponseMetadata": {"HTTPStatusCode": status},
+        },
+        operation,
+    )
+
+
+class FlakyCalls:
+    """Wraps one client method: the first ``failures`` calls raise ``error`` (all of them when
+    ``failures`` is None), later ones go through. Thread-safe; counts every call."""
+
+    def __init__(self, method: Any, error: BaseException, failures: int | None = None) -> None:
+        import threading
+
+        self._method = method
+        self._error = error
+        self._failures = failures
+        self._lock = threading.Lock()
+        self.calls = 0
+
+    def __call__(self, **kwargs: Any) -> Any:
+        with self._lock:
+            self.calls += 1
+            fail = self._failures is None or self.calls <= self._failures
+        if fail:
+            raise self._error
+        return self._method(**kwargs)
+
+
+def api_orders_table(monkeypatch: Any) -> tuple[Any, list[float]]:
+    """The handler's own OrdersTable (built as in Lambda), with its backoff sleeps recorded instead
+    of slept. Call inside the ``dynamodb`` fixture."""
+    from forward_orders import handler
+
+    table = handler.orders_table()
+    sleeps: list[float] = []
+    monkeypatch.setattr(table, "_sleep", sleeps.append)
+    return table, sleeps
+
+
+def break_storage(
+    monkeypatch: Any,
+    code: str,
+    operation: str = "update_item",
+    failures: int | None = None,
+    status: int = 400,
+) -> tuple[FlakyCalls, list[float]]:
+    """Make the handler's storage answer ``code`` to ``operation`` (every time, or ``failures`` times)."""
+    table, sleeps = api_orders_table(monkeypatch)
+    client = table._client
+    api_name = "".join(part.title() for part in operation.split("_"))
+    flaky = FlakyCalls(getattr(client, operation), client_error(code, api_name, status), failures)
+    monkeypatch.setattr(client, operation, flaky)
+    return flaky, sleeps
+
+
+_SESSIONS: list[Any] = []
+
+
+@pytest.fixture(autouse=True)
+def reuse_boto3_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Speed only: moto replaces boto3's default session on every ``mock_aws()``, so each test
+    would reload botocore's service models from JSON. The tests of the modules that import this
+    (autouse) share one session instead; it is safe because every test has the same fake
+    credentials and region, and boto3's previous default session is put back after each test."""
+    import boto3
+    from moto.core.config import default_user_config
+
+    if not _SESSIONS:
+        _SESSIONS.append(boto3.session.Session())
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", _SESSIONS[0])
+    monkeypatch.setitem(default_user_config["core"], "reset_boto3_session", False)

@@ -1,0 +1,346 @@
+"""The REQUEST authorizer: which credentials are allowed, what an Allow policy grants, and that
+everything else raises exactly "Unauthorized" (API Gateway's 401 with an empty body)."""
+
+from __future__ import annotations
+
+import fnmatch
+import io
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from common.api_keys import MAX_KEY_LENGTH, ApiKeyStore, hash_api_key
+from tests.conftest import API_KEYS_TABLE_NAME, REGION, LambdaContext
+from tests.factories import reuse_boto3_session  # noqa: F401  (autouse: faster moto set-up)
+
+# The authorizer module is imported inside the tests, not at collection: Powertools reads its
+# environment (service name) when the module is first imported, and the fixtures set it up.
+
+
+def _authorizer() -> Any:
+    from authorizer import handler
+
+    return handler
+
+
+def api_wide_resource(method_arn: str) -> str:
+    return str(_authorizer().api_wide_resource(method_arn))
+
+
+def presented_key(headers: dict[str, str] | None) -> str | None:
+    key: str | None = _authorizer().presented_key(headers)
+    return key
+
+
+ACCOUNT_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123"
+METHOD_ARN = f"{ACCOUNT_ARN}/v1/POST/forward_orders"
+
+
+@pytest.fixture
+def store(dynamodb: Any) -> ApiKeyStore:
+    return ApiKeyStore(boto3.client("dynamodb", region_name=REGION), API_KEYS_TABLE_NAME)
+
+
+@pytest.fixture
+def acme_key(store: ApiKeyStore) -> str:
+    key, _ = store.create("acme")
+    return key
+
+
+def authorizer_event(headers: dict[str, str] | None, method_arn: str = METHOD_ARN) -> dict[str, Any]:
+    """A REQUEST authorizer event as API Gateway (REST) sends it."""
+    return {
+        "type": "REQUEST",
+        "methodArn": method_arn,
+        "resource": "/forward_orders",
+        "path": "/forward_orders",
+        "httpMethod": "POST",
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in (headers or {}).items()},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": "/forward_orders",
+            "httpMethod": "POST",
+            "path": "/v1/forward_orders",
+            "stage": "v1",
+            "requestId": "3f6c1f4e-0000-4000-8000-000000000000",
+            "accountId": "123456789012",
+            "apiId": "abc123",
+            "identity": {"sourceIp": "203.0.113.10"},
+        },
+    }
+
+
+def authorize(headers: dict[str, str] | None, method_arn: str = METHOD_ARN) -> dict[str, Any]:
+    result: dict[str, Any] = _authorizer().lambda_handler(
+        authorizer_event(headers, method_arn), LambdaContext()
+    )
+    return result
+
+
+def assert_denied(headers: dict[str, str] | None) -> None:
+    with pytest.raises(_authorizer().Unauthorized) as denied:
+        authorize(headers)
+    assert str(denied.value) == "Unauthorized"
+    assert denied.value.args == ("Unauthorized",)
+
+
+# -- allow -------------------------------------------------------------------------------------------
+
+
+def test_a_bearer_key_is_allowed_for_the_whole_api_with_the_client_in_the_context(acme_key: str) -> None:
+    result = authorize({"Authorization": f"Bearer {acme_key}"})
+    assert result == {
+        "principalId": "acme",
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": f"{ACCOUNT_ARN}/v1/*"},
+            ],
+        },
+        "context": {"client_id": "acme"},
+    }
+
+
+def test_an_x_api_key_header_is_allowed(acme_key: str) -> None:
+    assert authorize({"x-api-key": acme_key})["context"] == {"client_id": "acme"}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        lambda k: {"authorization": f"Bearer {k}"},
+        lambda k: {"AUTHORIZATION": f"Bearer {k}"},
+        lambda k: {"AuThOrIzAtIoN": f"Bearer {k}"},
+        lambda k: {"X-API-KEY": k},
+        lambda k: {"X-Api-Key": k},
+        lambda k: {"Authorization": f"bearer {k}"},
+        lambda k: {"Authorization": f"BEARER {k}"},
+        lambda k: {"Authorization": f"  Bearer   {k}  "},
+        lambda k: {"x-api-key": f"  {k}  "},
+        lambda k: {"Authorization": f"Bearer {k}", "x-api-key": "not-a-key"},
+        lambda k: {"Content-Type": "application/json", "User-Agent": "curl", "X-Api-Key": k},
+    ],
+    ids=[
+        "lower authorization",
+        "upper authorization",
+        "mixed authorization",
+        "upper x-api-key",
+        "title x-api-key",
+        "lower scheme",
+        "upper scheme",
+        "extra spaces",
+        "padded x-api-key",
+        "bearer wins over x-api-key",
+        "among other headers",
+    ],
+)
+def test_header_names_and_the_scheme_are_case_insensitive(acme_key: str, headers: Any) -> None:
+    assert authorize(headers(acme_key))["context"] == {"client_id": "acme"}
+
+
+def test_each_key_names_its_own_client(store: ApiKeyStore) -> None:
+    acme, _ = store.create("acme")
+    globex, _ = store.create("globex")
+    assert authorize({"x-api-key": acme})["context"]["client_id"] == "acme"
+    assert authorize({"x-api-key": globex})["context"]["client_id"] == "globex"
+    assert authorize({"x-api-key": globex})["principalId"] == "globex"
+
+
+def test_a_key_of_the_maximum_length_is_allowed(store: ApiKeyStore) -> None:
+    key = "k" * MAX_KEY_LENGTH
+    store.create("acme", key)
+    assert authorize({"Authorization": f"Bearer {key}"})["context"] == {"client_id": "acme"}
+
+
+@pytest.mark.parametrize(
+    "method_arn",
+    [
+        f"{ACCOUNT_ARN}/v1/POST/forward_orders",
+        f"{ACCOUNT_ARN}/v1/GET/forward_orders/abc",
+        f"{ACCOUNT_ARN}/v1/GET/forward_orders/a/b/c",
+        f"{ACCOUNT_ARN}/v1/DELETE/",
+    ],
+)
+def test_the_allow_policy_covers_every_route_of_the_stage(acme_key: str, method_arn: str) -> None:
+    # API Gateway caches the policy per key: one granted for POST must also serve GET.
+    resource = authorize({"x-api-key": acme_key}, method_arn)["policyDocument"]["Statement"][0]["Resource"]
+    assert resource == f"{ACCOUNT_ARN}/v1/*"
+    for other in ("POST/forward_orders", "GET/forward_orders/x", "GET/forward_orders/a%2Fb", "PUT/anything"):
+        assert fnmatch.fnmatchcase(f"{ACCOUNT_ARN}/v1/{other}", resource)
+    assert not fnmatch.fnmatchcase(f"{ACCOUNT_ARN}/prod/POST/forward_orders", resource)
+    assert not fnmatch.fnmatchcase("arn:aws:execute-api:us-east-1:123456789012:other/v1/POST/x", resource)
+
+
+@pytest.mark.parametrize(
+    ("method_arn", "resource"),
+    [
+        (f"{ACCOUNT_ARN}/v1/POST/forward_orders", f"{ACCOUNT_ARN}/v1/*"),
+        (f"{ACCOUNT_ARN}/prod/GET/forward_orders/x/y", f"{ACCOUNT_ARN}/prod/*"),
+        (f"{ACCOUNT_ARN}/$default/GET/", f"{ACCOUNT_ARN}/$default/*"),
+    ],
+)
+def test_api_wide_resource(method_arn: str, resource: str) -> None:
+    assert api_wide_resource(method_arn) == resource
+
+
+# -- deny --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        None,
+        {},
+        {"Content-Type": "application/json"},
+        {"Authorization": ""},
+        {"Authorization": "   "},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Bearer "},
+        {"Authorization": "Bearer    "},
+        {"x-api-key": ""},
+        {"x-api-key": "   "},
+        {"Authorization": "Bearer fo_unknown"},
+        {"x-api-key": "fo_unknown"},
+    ],
+    ids=repr,
+)
+def test_a_missing_or_empty_credential_is_unauthorized(acme_key: str, headers: dict[str, str] | None) -> None:
+    assert_denied(headers)
+
+
+@pytest.mark.parametrize(
+    "make_headers",
+    [
+        lambda k: {"Authorization": k},
+        lambda k: {"Authorization": f"Basic {k}"},
+        lambda k: {"Authorization": f"Token {k}"},
+        lambda k: {"Authorization": f"Bearer: {k}"},
+        lambda k: {"Authorization": f"Bearer{k}"},
+        lambda k: {"Authorization": f"Bearer {k}x"},
+        lambda k: {"Authorization": f"Bearer {k[:-1]}"},
+        lambda k: {"Authorization": f"Bearer {k.upper()}"},
+        lambda k: {"Authorization": f"Bearer {k} {k}"},
+        lambda k: {"x-api-key": f"Bearer {k}"},
+        lambda k: {"api-key": k},
+        lambda k: {"x-api-token": k},
+        # A malformed Authorization header is not ignored in favour of x-api-key.
+        lambda k: {"Authorization": f"Basic {k}", "x-api-key": k},
+    ],
+    ids=[
+        "no scheme",
+        "basic",
+        "token",
+        "bearer colon",
+        "no space",
+        "extra character",
+        "missing character",
+        "wrong case",
+        "two keys",
+        "scheme in x-api-key",
+        "other header",
+        "other header 2",
+        "bad authorization and good x-api-key",
+    ],
+)
+def test_a_malformed_credential_is_unauthorized(acme_key: str, make_headers: Any) -> None:
+    assert_denied(make_headers(acme_key))
+
+
+def test_an_unknown_key_is_unauthorized(store: ApiKeyStore) -> None:
+    store.create("acme")
+    assert_denied({"Authorization": "Bearer fo_" + "A" * 43})
+
+
+def test_a_revoked_key_is_unauthorized(store: ApiKeyStore) -> None:
+    key, record = store.create("acme")
+    other, _ = store.create("acme")
+    assert authorize({"x-api-key": key})["principalId"] == "acme"
+    assert store.revoke(record.key_id) is not None
+    assert_denied({"x-api-key": key})
+    assert_denied({"Authorization": f"Bearer {key}"})
+    assert authorize({"x-api-key": other})["principalId"] == "acme"
+
+
+def test_an_oversize_key_is_unauthorized_even_if_its_hash_were_stored(
+    store: ApiKeyStore, dynamodb: Any
+) -> None:
+    key = "k" * (MAX_KEY_LENGTH + 1)
+    dynamodb.put_item(
+        TableName=API_KEYS_TABLE_NAME,
+        Item={"key_hash": {"S": hash_api_key(key)}, "client_id": {"S": "acme"}, "created_at": {"S": "2025"}},
+    )
+    assert_denied({"Authorization": f"Bearer {key}"})
+    assert_denied({"x-api-key": key})
+    assert_denied({"x-api-key": "k" * 100_000})
+
+
+def test_the_hash_itself_is_not_a_key(store: ApiKeyStore) -> None:
+    key, _ = store.create("acme")
+    assert_denied({"x-api-key": hash_api_key(key)})
+
+
+def test_non_string_header_values_are_ignored(acme_key: str) -> None:
+    assert_denied({"Authorization": None, "x-api-key": None})  # type: ignore[dict-item]
+
+
+# -- presented_key -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("headers", "key"),
+    [
+        ({"Authorization": "Bearer abc"}, "abc"),
+        ({"authorization": "bearer  abc "}, "abc"),
+        ({"X-API-Key": " abc "}, "abc"),
+        ({"Authorization": "Basic abc", "x-api-key": "def"}, None),
+        ({"Authorization": "", "x-api-key": "def"}, "def"),
+        ({"Authorization": "Bearer"}, None),
+        ({}, None),
+        (None, None),
+    ],
+)
+def test_presented_key(headers: dict[str, str] | None, key: str | None) -> None:
+    assert presented_key(headers) == key
+
+
+# -- logs ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def logged(
+    caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Any]:
+    from authorizer import handler
+
+    stream = io.StringIO()
+    monkeypatch.setattr(handler.logger.registered_handler, "stream", stream)
+    caplog.set_level(logging.INFO)
+
+    def text() -> str:
+        captured = capsys.readouterr()
+        return "\n".join([stream.getvalue(), caplog.text, captured.out, captured.err])
+
+    yield text
+
+
+def test_no_presented_key_is_ever_logged(store: ApiKeyStore, logged: Any) -> None:
+    key, record = store.create("acme")
+    authorize({"x-api-key": key})
+    unknown = "fo_" + "Z" * 43
+    with pytest.raises(_authorizer().Unauthorized):
+        authorize({"Authorization": f"Bearer {unknown}"})
+    store.revoke(record.key_id)
+    with pytest.raises(_authorizer().Unauthorized):
+        authorize({"x-api-key": key})
+    text = logged()
+    assert "request allowed" in text
+    assert "request denied" in text
+    for secret in (key, key[3:15], unknown, unknown[3:15], hash_api_key(key)):
+        assert secret not in text
