@@ -1,0 +1,436 @@
+"""The local API Gateway: each HTTP request becomes the REST (v1) proxy event AWS would send.
+
+For every request, as the deployed stage does it:
+
+1. bodies over API Gateway's own 10 MB quota are refused with 413 (smaller ones reach the function,
+   which applies its configured limit);
+2. the route table (``common.api_routes``) picks the resource and the path parameters: ``path``
+   stays percent-encoded, as REST APIs send it, ``pathParameters`` are decoded;
+3. the REQUEST authorizer runs first. Raising "Unauthorized", or a policy that does not allow the
+   method, is 401 with an empty body; raising anything else is 502 with Retry-After, a result that
+   is not an authorizer response 500;
+4. its ``principalId`` and context (values as strings, as API Gateway flattens them) go into
+   ``requestContext.authorizer``, and the API function gets the event with the body base64-encoded
+   (the stack declares ``*/*`` a binary media type, so API Gateway always encodes it);
+5. its statusCode, headers, multiValueHeaders and body (base64-decoded when flagged) are the
+   HTTP response; a function that raises or returns no proxy response is 502.
+
+The answers the gateway gives itself (401, 413, 5xx) are the stack's gateway responses
+(``infra/api.py``, ``GATEWAY_RESPONSES``). Every response carries ``x-request-id``.
+
+Each function is invoked one request at a time, like one Lambda execution environment: the handlers
+keep per-invocation state in module globals (the resolver's current event, the logger's keys), which
+concurrent threads would mix up. The HTTP server itself is threaded, so a slow client uploading a
+body does not hold up the others.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import logging
+import re
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request
+
+from common.api_routes import ROUTES, ApiRoute, RouteMatch, match_request
+from forward_orders_cli.lambda_context import ACCOUNT_ID, REGION, LocalLambdaContext
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+logger = logging.getLogger(__name__)
+
+# API Gateway's payload quota; the function's own (smaller, configurable) limit answers 413 itself.
+API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024
+REQUEST_ID_HEADER = "x-request-id"
+JSON = "application/json"
+# What API Gateway answers when an authorizer raises exactly this message.
+UNAUTHORIZED_MESSAGE = "Unauthorized"
+# _policy_denial's verdict on a result that is not an authorizer response at all.
+MALFORMED = "malformed"
+# Recomputed for the HTTP response, never copied from a Lambda's.
+_HOP_BY_HOP = frozenset({"connection", "content-length", "keep-alive", "transfer-encoding", "upgrade"})
+# Characters left as they are when a raw request path is percent-encoded for the event.
+_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    stage: str = "local"
+    api_id: str = "local"
+    region: str = REGION
+    account_id: str = ACCOUNT_ID
+    max_body_bytes: int = API_GATEWAY_MAX_BODY_BYTES
+    # Retry-After of the gateway's own 502 (the API function's default, RETRY_AFTER_SECONDS).
+    retry_after_seconds: int = 1
+    api_function_name: str = "forward-orders-api"
+    authorizer_function_name: str = "forward-orders-authorizer"
+
+
+@dataclass
+class HttpResponse:
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+
+    def header(self, name: str) -> str | None:
+        values = [value for key, value in self.headers if key.lower() == name.lower()]
+        return values[-1] if values else None
+
+
+class _LocalFunction:
+    """One Lambda function: its handler, invoked one request at a time."""
+
+    def __init__(self, name: str, handler: LambdaHandler) -> None:
+        self.name = name
+        self._handler = handler
+        self._lock = threading.Lock()
+
+    def invoke(self, event: dict[str, Any], timeout_seconds: float) -> dict[str, Any]:
+        with self._lock:
+            context = LocalLambdaContext(function_name=self.name, timeout_seconds=timeout_seconds)
+            return self._handler(event, context)
+
+
+class LocalApiGateway:
+    """A WSGI application standing in for the API's REST stage."""
+
+    def __init__(
+        self,
+        *,
+        authorizer: LambdaHandler,
+        api: LambdaHandler,
+        routes: tuple[ApiRoute, ...] = ROUTES,
+        config: GatewayConfig | None = None,
+    ) -> None:
+        self.config = config or GatewayConfig()
+        self._authorizer = _LocalFunction(self.config.authorizer_function_name, authorizer)
+        self._api = _LocalFunction(self.config.api_function_name, api)
+        self._routes = routes
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request = Request(environ)
+        request_id = str(uuid.uuid4())
+        started = time.monotonic()
+        try:
+            response, client_id = self.handle(request, request_id)
+        except Exception as error:  # a bug here; never werkzeug's HTML error page
+            _log_failure("the local gateway failed", error)
+            response = _json_response(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal Server Error", request_id)
+            client_id = None
+        _ensure_header(response, REQUEST_ID_HEADER, request_id)
+        logger.info(
+            "%s %s -> %d (%d ms) client=%s request_id=%s",
+            request.method,
+            _raw_path(environ),
+            response.status,
+            (time.monotonic() - started) * 1000,
+            client_id or "-",
+            request_id,
+        )
+        body = response.body
+        headers = [*response.headers, ("Content-Length", str(len(body)))]
+        start_response(_status_line(response.status), headers)
+        return [b"" if request.method == "HEAD" else body]
+
+    # -- one request ----------------------------------------------------------------------------
+
+    def handle(self, request: Request, request_id: str) -> tuple[HttpResponse, str | None]:
+        """The response to one request, and the client the authorizer found (None if it did not)."""
+        body = self._read_body(request)
+        if body is None:
+            return _json_response(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Payload Too Large", request_id), None
+        path = _raw_path(request.environ)
+        route = match_request(request.method, path, self._routes)
+        event = self.proxy_event(request, path, route, body, request_id)
+
+        authorization = self._authorize(event, request_id)
+        if isinstance(authorization, HttpResponse):
+            return authorization, None
+        event["requestContext"]["authorizer"] = authorizer_context(authorization)
+        return self._integrate(event, request_id), str(authorization["principalId"])
+
+    def _authorize(self, event: dict[str, Any], request_id: str) -> dict[str, Any] | HttpResponse:
+        """The authorizer's result when it allows the request, else the gateway's response."""
+        try:
+            authorization = self._authorizer.invoke(self.authorizer_event(event), timeout_seconds=5.0)
+        except Exception as error:
+            if str(error) == UNAUTHORIZED_MESSAGE:
+                return _empty_401()
+            # AUTHORIZER_FAILURE: not the client's fault, worth a retry.
+            _log_failure("the authorizer failed", error)
+            response = _json_response(HTTPStatus.BAD_GATEWAY, "Bad Gateway", request_id)
+            response.headers.append(("Retry-After", str(self.config.retry_after_seconds)))
+            return response
+        denied = _policy_denial(authorization, self._method_arn(event))
+        if denied == MALFORMED:
+            # AUTHORIZER_CONFIGURATION_ERROR
+            logger.error("the authorizer returned no principalId or no policyDocument")
+            return _json_response(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal Server Error", request_id)
+        if denied is not None:
+            # ACCESS_DENIED, which the stack answers like a missing key.
+            logger.info("the authorizer's policy denied the request: %s", denied)
+            return _empty_401()
+        return authorization
+
+    def _integrate(self, event: dict[str, Any], request_id: str) -> HttpResponse:
+        try:
+            return lambda_response(self._api.invoke(event, timeout_seconds=29.0))
+        except Exception as error:
+            # What API Gateway answers when the integration fails (the function raised, or returned
+            # something that is not a proxy response).
+            _log_failure("the API function failed", error)
+            return _json_response(HTTPStatus.BAD_GATEWAY, "Internal server error", request_id)
+
+    def _read_body(self, request: Request) -> bytes | None:
+        """The request body, or None when it is over API Gateway's quota."""
+        limit = self.config.max_body_bytes
+        if request.content_length is not None and request.content_length > limit:
+            return None
+        body = request.stream.read(limit + 1)
+        return None if len(body) > limit else body
+
+    # -- events ---------------------------------------------------------------------------------
+
+    def proxy_event(
+        self, request: Request, path: str, route: RouteMatch, body: bytes, request_id: str
+    ) -> dict[str, Any]:
+        """The Lambda proxy integration event, before the authorizer's context is added."""
+        headers, multi_headers = _event_headers(request)
+        query = {name: values[-1] for name, values in request.args.lists()}
+        multi_query = dict(request.args.lists())
+        now = datetime.now(UTC)
+        stage = self.config.stage
+        return {
+            "resource": route.resource,
+            "path": path,
+            "httpMethod": request.method,
+            "headers": headers,
+            "multiValueHeaders": multi_headers,
+            "queryStringParameters": query or None,
+            "multiValueQueryStringParameters": multi_query or None,
+            "pathParameters": route.path_parameters,
+            "stageVariables": None,
+            "requestContext": {
+                "resourceId": "local",
+                "resourcePath": route.resource,
+                "httpMethod": request.method,
+                "extendedRequestId": request_id,
+                "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+                "requestTimeEpoch": int(now.timestamp() * 1000),
+                "path": f"/{stage}{path}",
+                "accountId": self.config.account_id,
+                "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+                "stage": stage,
+                "domainPrefix": request.host.split(":")[0],
+                "domainName": request.host,
+                "requestId": request_id,
+                "apiId": self.config.api_id,
+                "identity": {
+                    "sourceIp": request.remote_addr or "127.0.0.1",
+                    "userAgent": request.user_agent.string or None,
+                    "accessKey": None,
+                    "accountId": None,
+                    "caller": None,
+                    "user": None,
+                    "userArn": None,
+                    "apiKey": None,
+                    "apiKeyId": None,
+                },
+            },
+            "body": base64.b64encode(body).decode("ascii") if body else None,
+            "isBase64Encoded": bool(body),
+        }
+
+    def authorizer_event(self, proxy_event: dict[str, Any]) -> dict[str, Any]:
+        """The REQUEST authorizer's event: the request's parts, without the body."""
+        event = {
+            name: copy.deepcopy(value)
+            for name, value in proxy_event.items()
+            if name not in ("body", "isBase64Encoded")
+        }
+        return {"type": "REQUEST", "methodArn": self._method_arn(proxy_event), **event}
+
+    def _method_arn(self, event: dict[str, Any]) -> str:
+        config = self.config
+        return (
+            f"arn:aws:execute-api:{config.region}:{config.account_id}:{config.api_id}/"
+            f"{config.stage}/{event['httpMethod']}{event['path']}"
+        )
+
+
+def serve(app: LocalApiGateway, host: str, port: int) -> BaseWSGIServer:
+    """A threaded HTTP server for ``app``, bound (``port`` 0 picks a free one), not yet serving."""
+    return make_server(host, port, app, threaded=True, request_handler=_RequestHandler)
+
+
+class _RequestHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """The gateway logs each request itself, with its client and request id."""
+
+
+# -- authorizer results ---------------------------------------------------------------------------
+
+
+def authorizer_context(authorization: dict[str, Any]) -> dict[str, Any]:
+    """``requestContext.authorizer`` as API Gateway builds it: principalId and the context, stringified."""
+    context = {
+        name: _context_value(value)
+        for name, value in (authorization.get("context") or {}).items()
+        if value is not None
+    }
+    return {**context, "principalId": str(authorization["principalId"]), "integrationLatency": 0}
+
+
+def _context_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _policy_denial(authorization: Any, method_arn: str) -> str | None:
+    """None when the policy allows invoking ``method_arn``; else why not ("malformed", or a message)."""
+    if not isinstance(authorization, dict) or not authorization.get("principalId"):
+        return MALFORMED
+    policy = authorization.get("policyDocument")
+    if not isinstance(policy, dict):
+        return MALFORMED
+    statements = policy.get("Statement") or []
+    if isinstance(statements, dict):
+        statements = [statements]
+    allowed = False
+    for statement in statements:
+        if not isinstance(statement, dict) or not _covers(statement, method_arn):
+            continue
+        effect = str(statement.get("Effect", "")).lower()
+        if effect == "deny":
+            return "User is not authorized to access this resource with an explicit deny"
+        allowed = allowed or effect == "allow"
+    return None if allowed else "User is not authorized to access this resource"
+
+
+def _covers(statement: dict[str, Any], method_arn: str) -> bool:
+    actions = _as_list(statement.get("Action"))
+    resources = _as_list(statement.get("Resource"))
+    action_ok = any(_wildcard_match(pattern, "execute-api:Invoke") for pattern in actions)
+    return action_ok and any(_wildcard_match(pattern, method_arn) for pattern in resources)
+
+
+def _as_list(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    return [entry for entry in value if isinstance(entry, str)] if isinstance(value, list) else []
+
+
+def _wildcard_match(pattern: str, value: str) -> bool:
+    """IAM matching: ``*`` is any run of characters, ``?`` any one character; nothing else is special."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, flags=re.DOTALL) is not None
+
+
+# -- HTTP <-> event -------------------------------------------------------------------------------
+
+
+def lambda_response(result: Any) -> HttpResponse:
+    """The HTTP response API Gateway makes of a proxy integration's result."""
+    if not isinstance(result, dict):
+        raise TypeError("the function returned no proxy response object")
+    status = result.get("statusCode")
+    if isinstance(status, str) and status.isdigit():
+        status = int(status)
+    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+        raise TypeError("the function's response has no valid statusCode")
+    # API Gateway merges headers and multiValueHeaders; a pair present in both appears once.
+    merged: dict[str, list[str]] = {}
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        merged.setdefault(name, []).extend(str(value) for value in values)
+    for name, value in (result.get("headers") or {}).items():
+        existing = next((key for key in merged if key.lower() == name.lower()), name)
+        values = merged.setdefault(existing, [])
+        if str(value) not in values:
+            values.append(str(value))
+    headers = [
+        (name, value)
+        for name, values in merged.items()
+        if name.lower() not in _HOP_BY_HOP
+        for value in values
+    ]
+    body = result.get("body")
+    if body is None:
+        data = b""
+    elif result.get("isBase64Encoded"):
+        data = base64.b64decode(body)
+    else:
+        data = str(body).encode("utf-8")
+    return HttpResponse(status, headers, data)
+
+
+def _raw_path(environ: WSGIEnvironment) -> str:
+    """The request path as the client sent it, percent-encoded (no query string)."""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if raw:
+        # WSGI strings carry the raw bytes as latin-1.
+        target = raw.encode("latin-1").split(b"?", 1)[0]
+        if b"://" in target:  # an absolute-form request target
+            target = b"/" + target.split(b"://", 1)[1].partition(b"/")[2]
+    else:
+        target = environ.get("PATH_INFO", "/").encode("latin-1")
+        target = quote(target, safe="/").encode("ascii")
+    path = quote(target, safe=_PATH_SAFE)
+    return path if path.startswith("/") else "/" + path
+
+
+def _event_headers(request: Request) -> tuple[dict[str, str], dict[str, list[str]]]:
+    multi: dict[str, list[str]] = {}
+    for name, value in request.headers.items():
+        multi.setdefault(name, []).append(value)
+    # Headers API Gateway adds for the integration.
+    source_ip = request.remote_addr or "127.0.0.1"
+    forwarded = multi.get("X-Forwarded-For")
+    multi["X-Forwarded-For"] = [f"{forwarded[-1]}, {source_ip}" if forwarded else source_ip]
+    multi["X-Forwarded-Port"] = [str(request.environ.get("SERVER_PORT", ""))]
+    multi["X-Forwarded-Proto"] = [request.scheme]
+    return {name: values[-1] for name, values in multi.items()}, multi
+
+
+def _empty_401() -> HttpResponse:
+    """The contract's 401: no body at all."""
+    return HttpResponse(HTTPStatus.UNAUTHORIZED.value, [("WWW-Authenticate", "Bearer")])
+
+
+def _json_response(status: HTTPStatus, message: str, request_id: str) -> HttpResponse:
+    body = json.dumps({"message": message, "request_id": request_id}).encode()
+    return HttpResponse(status.value, [("Content-Type", JSON)], body)
+
+
+def _ensure_header(response: HttpResponse, name: str, value: str) -> None:
+    if response.header(name) is None:
+        response.headers.append((name, value))
+
+
+def _status_line(status: int) -> str:
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} Unknown"
+
+
+def _log_failure(what: str, error: BaseException) -> None:
+    # A developer's console: the frames help, and no Lambda log line is involved.
+    frames = "".join(traceback.format_exception(error)).rstrip()
+    logger.error("%s: %s\n%s", what, type(error).__name__, frames)

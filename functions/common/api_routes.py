@@ -1,0 +1,110 @@
+"""The API's routes as API Gateway sees them: one definition for the stack and the local server.
+
+A route is an HTTP method and an API Gateway resource template (``{name}`` is one path segment,
+``{name+}`` the rest of the path). The API function implements exactly these routes; the CDK stack
+creates a resource and method for each, behind the REQUEST authorizer; ``forward-orders serve``
+routes its HTTP requests with them, so the local server and the deployed API cannot disagree.
+
+Requests that match no route must still reach the API function *behind the authorizer*, so that
+they answer 401 without a valid key and the function's own 404 with one (the contract: unknown
+routes are 404, never 403/5xx). The stack does that with an ``ANY`` method on every route's resource
+(another method on a known path), on ``/{proxy+}`` (an unknown path) and on ``/`` (the root); the
+local server reproduces the resource API Gateway would pick for each (``match_request``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+FALLBACK_METHOD = "ANY"
+ROOT_RESOURCE = "/"
+CATCH_ALL_RESOURCE = "/{proxy+}"
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    method: str
+    resource: str
+    summary: str
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        """Names of the path parameters, in path order."""
+        return tuple(
+            _parameter_name(segment) for segment in _segments(self.resource) if _is_parameter(segment)
+        )
+
+    def match(self, path: str) -> dict[str, str] | None:
+        """The decoded path parameters when the percent-encoded ``path`` fits this resource.
+
+        Segments are split on the encoded path, so ``%2F`` inside an identifier stays part of it.
+        """
+        return _match_resource(self.resource, path)
+
+
+ROUTES: tuple[ApiRoute, ...] = (
+    ApiRoute("POST", "/forward_orders", "Create or update (upsert) a batch of orders and their items"),
+    ApiRoute("GET", "/forward_orders/{identifier}", "Read back one order with all its items"),
+)
+
+
+@dataclass(frozen=True)
+class RouteMatch:
+    """What API Gateway would put in the proxy event for one request."""
+
+    resource: str
+    path_parameters: dict[str, str] | None
+    route: ApiRoute | None  # None: only a fallback (ANY) method matched, the function answers 404
+
+
+def match_request(method: str, path: str, routes: tuple[ApiRoute, ...] = ROUTES) -> RouteMatch:
+    """The resource and path parameters API Gateway would choose for ``method`` and the encoded ``path``."""
+    resource_matched: tuple[str, dict[str, str]] | None = None
+    for route in routes:
+        parameters = route.match(path)
+        if parameters is None:
+            continue
+        if route.method == method.upper():
+            return RouteMatch(route.resource, parameters or None, route)
+        resource_matched = resource_matched or (route.resource, parameters)
+    if resource_matched is not None:
+        resource, parameters = resource_matched
+        return RouteMatch(resource, parameters or None, None)
+    if path in ("", "/"):
+        return RouteMatch(ROOT_RESOURCE, None, None)
+    return RouteMatch(CATCH_ALL_RESOURCE, {"proxy": unquote(path.lstrip("/"))}, None)
+
+
+def _segments(path: str) -> list[str]:
+    return path.split("/")[1:] if path.startswith("/") else path.split("/")
+
+
+def _is_parameter(segment: str) -> bool:
+    return segment.startswith("{") and segment.endswith("}")
+
+
+def _parameter_name(segment: str) -> str:
+    return segment[1:-1].rstrip("+")
+
+
+def _match_resource(resource: str, path: str) -> dict[str, str] | None:
+    template = _segments(resource)
+    actual = _segments(path)
+    parameters: dict[str, str] = {}
+    for position, segment in enumerate(template):
+        if _is_parameter(segment) and segment.endswith("+}"):
+            rest = actual[position:]
+            if not rest or not rest[0]:
+                return None
+            parameters[_parameter_name(segment)] = unquote("/".join(rest))
+            return parameters
+        if position >= len(actual):
+            return None
+        if _is_parameter(segment):
+            if not actual[position]:
+                return None
+            parameters[_parameter_name(segment)] = unquote(actual[position])
+        elif segment != actual[position]:
+            return None
+    return parameters if len(actual) == len(template) else None
