@@ -40,5 +40,34 @@ lock: install
 	$(BIN)/uv pip compile pyproject.toml --python-version 3.14 --python-platform aarch64-manylinux2014 \
 		-o requirements/lambda.txt --no-header
 
+# -- AWS (docs/deployment.md) -------------------------------------------------------------------
+# The CDK CLI is pinned in package.json; the app it runs is Python (the "app" command in cdk.json,
+# which also silences jsii's banner about Node 20). No notices fetch and no CLI telemetry: synth
+# works offline.
+CDK := CDK_DISABLE_CLI_TELEMETRY=true npx cdk --no-notices
+# Extra CLI arguments, e.g. CDK_ARGS="-c stageName=v2 --profile prod".
+CDK_ARGS ?=
+
+.PHONY: synth deploy destroy
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Offline, without AWS credentials or Docker: the template is left in cdk.out/.
+synth: install $(NPM_STAMP)
+	$(CDK) synth --quiet $(CDK_ARGS)
+	@ls cdk.out/*.template.json
+
+# Needs AWS credentials for the target account and region, bootstrapped once (cdk bootstrap).
+deploy: install $(NPM_STAMP)
+	$(CDK) deploy $(CDK_ARGS)
+
+# Deletes the stack but not the two tables (RETAIN and deletion protection): see docs/deployment.md.
+destroy: install $(NPM_STAMP)
+	$(CDK) destroy $(CDK_ARGS)
+	@echo "The orders and API keys tables were retained, with their data. To delete them for good,"
+	@echo "see 'Tearing down' in docs/deployment.md (disable deletion protection, then delete)."
+
 clean:
 	rm -rf $(VENV) node_modules cdk.out build .mypy_cache .pytest_cache .ruff_cache

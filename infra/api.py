@@ -1,0 +1,300 @@
+"""The public API: a regional REST API in front of the API function, guarded by the authorizer.
+
+Routes. ``POST /forward_orders`` and ``GET /forward_orders/{identifier}`` are the contract's. Every
+other method and path is routed too (``ANY`` on each resource, ``/{proxy+}`` below the root), to the
+same function and behind the same authorizer: without a valid key any route answers 401, with one
+an unknown route reaches the function, whose not-found handler answers the contract's 404. A
+request API Gateway still cannot match answers 404 through the gateway response below.
+
+Authorizer and its cache. A REQUEST authorizer with identity sources makes API Gateway answer 401
+without calling it when *any* of those headers is missing, so "Authorization or x-api-key" cannot
+be expressed as identity sources. With the default cache TTL of 0 there are no identity sources:
+API Gateway calls the authorizer on every request and the authorizer accepts either header. A TTL
+above 0 must name an identity source to key the cache on; it is the ``Authorization`` header, so
+with caching on, a client that sends only ``x-api-key`` is refused (401), and a revoked key keeps
+working until its cached result expires.
+
+Bodies. ``*/*`` is a binary media type, so API Gateway hands every request body to the function
+base64-encoded, byte for byte, and the function detects bad base64 or invalid UTF-8 itself.
+Responses are unaffected: the function returns JSON as text (``isBase64Encoded`` false), which API
+Gateway passes through as is.
+
+Gateway responses. The errors API Gateway answers itself keep the contract: an authentication
+failure is a 401 with an empty body, throttling a 429 with Retry-After, an oversized request a 413,
+anything else JSON with ``message`` and ``request_id``; each carries ``x-request-id``. An
+authorizer that fails (its key lookup timed out or was throttled, say) is not the client's fault:
+that is a 502 with Retry-After, like the function's own answer when storage is unavailable.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import cast
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from common.api_routes import CATCH_ALL_RESOURCE, FALLBACK_METHOD, ROOT_RESOURCE, ROUTES
+from infra.checks import acknowledge
+from infra.config import ServiceConfig
+from infra.functions import ServiceFunction, retention
+from infra.packaging import LambdaPackaging
+
+API_HANDLER = "forward_orders.handler.lambda_handler"
+AUTHORIZER_HANDLER = "authorizer.handler.lambda_handler"
+CACHED_IDENTITY_HEADER = "Authorization"
+REQUEST_ID_HEADER = "x-request-id"
+
+# The only DynamoDB calls each function makes (forward_orders/storage.py, common/api_keys.py).
+API_TABLE_ACTIONS = ["dynamodb:UpdateItem", "dynamodb:Query"]
+AUTHORIZER_TABLE_ACTIONS = ["dynamodb:GetItem"]
+
+_REQUEST_ID = "$context.requestId"
+
+
+def _json_body(message: str | None = None) -> str:
+    # Gateway response templates are not VTL: only $context and $stageVariables are substituted.
+    # $context.error.messageString is already a quoted JSON string.
+    text = json.dumps(message) if message is not None else "$context.error.messageString"
+    return '{"message": ' + text + ', "request_id": "' + _REQUEST_ID + '"}'
+
+
+@dataclass(frozen=True)
+class GatewayResponse:
+    """What API Gateway answers for one of its own response types."""
+
+    status: str | None  # None keeps API Gateway's status for the type (DEFAULT_4XX / DEFAULT_5XX)
+    body: str
+    retry_after: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+_EMPTY_401 = GatewayResponse("401", "", headers={"WWW-Authenticate": "'Bearer'"})
+
+GATEWAY_RESPONSES: dict[str, GatewayResponse] = {
+    # No valid credential: the contract's 401 has no body at all.
+    "UNAUTHORIZED": _EMPTY_401,  # the authorizer raised "Unauthorized", or an identity source is missing
+    "ACCESS_DENIED": _EMPTY_401,  # the authorizer's policy denied the request
+    "INVALID_API_KEY": _EMPTY_401,  # API Gateway's own API keys (not used, kept consistent)
+    "EXPIRED_TOKEN": _EMPTY_401,  # IAM authentication (not used, kept consistent)
+    "INVALID_SIGNATURE": _EMPTY_401,  # IAM authentication (not used, kept consistent)
+    "AUTHORIZER_FAILURE": GatewayResponse("502", _json_body("Bad Gateway"), retry_after=True),
+    "AUTHORIZER_CONFIGURATION_ERROR": GatewayResponse("500", _json_body("Internal Server Error")),
+    "THROTTLED": GatewayResponse("429", _json_body("Too Many Requests"), retry_after=True),
+    "QUOTA_EXCEEDED": GatewayResponse("429", _json_body("Too Many Requests"), retry_after=True),
+    "REQUEST_TOO_LARGE": GatewayResponse("413", _json_body("Payload Too Large")),
+    "MISSING_AUTHENTICATION_TOKEN": GatewayResponse("404", _json_body("Not Found")),
+    "RESOURCE_NOT_FOUND": GatewayResponse("404", _json_body("Not Found")),
+    "DEFAULT_4XX": GatewayResponse(None, _json_body()),
+    "DEFAULT_5XX": GatewayResponse(None, _json_body()),
+}
+
+
+def access_log_format() -> str:
+    """One JSON object per request. Never a header: the Authorization header holds the key."""
+    fields = {
+        "requestId": "$context.requestId",
+        "requestTime": "$context.requestTimeEpoch",
+        "httpMethod": "$context.httpMethod",
+        "resourcePath": "$context.resourcePath",
+        "path": "$context.path",
+        "status": "$context.status",
+        "responseLength": "$context.responseLength",
+        "responseLatency": "$context.responseLatency",
+        "integrationLatency": "$context.integrationLatency",
+        "integrationStatus": "$context.integrationStatus",
+        "integrationError": "$context.integration.error",
+        "errorType": "$context.error.responseType",
+        "errorMessage": "$context.error.message",
+        "clientId": "$context.authorizer.principalId",
+        "authorizerStatus": "$context.authorizer.status",
+        "authorizerLatency": "$context.authorizer.latency",
+        "authorizerError": "$context.authorizer.error",
+        "sourceIp": "$context.identity.sourceIp",
+        "userAgent": "$context.identity.userAgent",
+        "xrayTraceId": "$context.xrayTraceId",
+    }
+    # Every value quoted: API Gateway writes "-" for an empty one, which would break bare numbers.
+    return json.dumps(fields, separators=(",", ":"))
+
+
+class Api(Construct):
+    """The two functions, the REST API with its stage, authorizer and routes, and its logs."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: ServiceConfig,
+        packaging: LambdaPackaging,
+        orders_table: dynamodb.ITableV2,
+        api_keys_table: dynamodb.ITableV2,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.handler = ServiceFunction(
+            self,
+            "Handler",
+            config=config,
+            description="Forward Orders API: POST and GET /forward_orders",
+            handler=API_HANDLER,
+            code=packaging.function_code("forward_orders"),
+            layers=[packaging.dependencies],
+            memory_mb=config.api_memory_mb,
+            timeout_seconds=config.api_timeout_seconds,
+            environment={"ORDERS_TABLE_NAME": orders_table.table_name, **config.api_environment()},
+            reserved_concurrency=config.api_reserved_concurrency,
+            provisioned_concurrency=config.api_provisioned_concurrency,
+        )
+        self.handler.grant(API_TABLE_ACTIONS, [orders_table.table_arn])
+
+        self.authorizer_function = ServiceFunction(
+            self,
+            "Authorizer",
+            config=config,
+            description="Forward Orders API authorizer: API key to client id",
+            handler=AUTHORIZER_HANDLER,
+            code=packaging.function_code("authorizer"),
+            layers=[packaging.dependencies],
+            memory_mb=config.authorizer_memory_mb,
+            timeout_seconds=config.authorizer_timeout_seconds,
+            environment={"API_KEYS_TABLE_NAME": api_keys_table.table_name},
+            reserved_concurrency=config.authorizer_reserved_concurrency,
+            provisioned_concurrency=config.authorizer_provisioned_concurrency,
+        )
+        self.authorizer_function.grant(AUTHORIZER_TABLE_ACTIONS, [api_keys_table.table_arn])
+
+        self.access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            retention=retention(config.log_retention_days),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.rest_api = apigateway.RestApi(
+            self,
+            "RestApi",
+            rest_api_name=config.service_name,
+            description="Forward Orders API: retailers' order feeds",
+            endpoint_types=[apigateway.EndpointType.REGIONAL],
+            binary_media_types=["*/*"],
+            # Access and execution logs need the account's API Gateway CloudWatch role; see
+            # docs/deployment.md for accounts where the platform team already manages it.
+            cloud_watch_role=config.create_api_gateway_cloud_watch_role,
+            deploy_options=apigateway.StageOptions(
+                stage_name=config.stage_name,
+                throttling_rate_limit=config.throttling_rate_limit,
+                throttling_burst_limit=config.throttling_burst_limit,
+                tracing_enabled=True,
+                logging_level=apigateway.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,  # full request logging would write API keys and bodies
+                metrics_enabled=False,
+                access_log_destination=apigateway.LogGroupLogDestination(self.access_logs),
+                access_log_format=apigateway.AccessLogFormat.custom(access_log_format()),
+            ),
+        )
+        self.stage = self.rest_api.deployment_stage
+        # API Gateway creates its execution log group on first use, without retention; creating it
+        # here first gives it one, and deletes it with the stack.
+        execution_logs = logs.LogGroup(
+            self,
+            "ExecutionLogs",
+            log_group_name=f"API-Gateway-Execution-Logs_{self.rest_api.rest_api_id}/{config.stage_name}",
+            retention=retention(config.log_retention_days),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.stage.node.add_dependency(execution_logs)
+
+        cache_ttl = config.authorizer_cache_ttl_seconds
+        self.authorizer = apigateway.RequestAuthorizer(
+            self,
+            "KeyAuthorizer",
+            handler=self.authorizer_function.alias,
+            identity_sources=[apigateway.IdentitySource.header(CACHED_IDENTITY_HEADER)] if cache_ttl else [],
+            results_cache_ttl=Duration.seconds(cache_ttl),
+        )
+        if not cache_ttl:
+            # No identity source at all, rather than an empty one.
+            cfn_authorizer = cast(apigateway.CfnAuthorizer, self.authorizer.node.default_child)
+            cfn_authorizer.add_property_deletion_override("IdentitySource")
+        self._add_routes()
+        self._add_gateway_responses(config)
+
+        acknowledge(
+            self.rest_api,
+            "AwsSolutions-APIG2",
+            "The function validates every request itself and answers with the contract's 400 and 422 "
+            "bodies listing every problem, which an API Gateway model validator cannot produce.",
+        )
+        acknowledge(
+            self.rest_api,
+            "AwsSolutions-APIG3",
+            "Every route requires an API key checked by the authorizer and the stage is throttled; a "
+            "WAF web ACL (about 6 USD a month plus 0.60 USD per million requests) is left for the "
+            "platform team to attach if their policy asks for one.",
+        )
+        acknowledge(
+            self.rest_api,
+            "AwsSolutions-COG4",
+            "Clients are retailers' order systems that authenticate with an API key, checked by the "
+            "Lambda REQUEST authorizer on every route; there are no Cognito users.",
+        )
+        if config.create_api_gateway_cloud_watch_role:
+            acknowledge(
+                self.rest_api,
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AmazonAPIGatewayPushToCloudWatchLogs]",
+                "AmazonAPIGatewayPushToCloudWatchLogs is the AWS managed policy made for the account's "
+                "API Gateway logging role, and AWS keeps it current with what API Gateway needs.",
+            )
+
+    def _add_routes(self) -> None:
+        """The contract's routes (common/api_routes.py, shared with the local server), then ANY on
+        each of their resources, on the root and on /{proxy+}: every request reaches the function
+        through the authorizer, and the function answers 404 for what it does not implement."""
+        integration = apigateway.LambdaIntegration(
+            self.handler.alias,
+            proxy=True,
+            # One invoke permission for the whole API instead of one per method: same reach (this
+            # API's stages only), a much smaller function resource policy.
+            scope_permission_to_method=False,
+        )
+        root = self.rest_api.root
+        fallback_paths = [ROOT_RESOURCE]
+        for route in ROUTES:
+            self._add_method(root.resource_for_path(route.resource), route.method, integration)
+            if route.resource not in fallback_paths:
+                fallback_paths.append(route.resource)
+        fallback_paths.append(CATCH_ALL_RESOURCE)
+        for path in fallback_paths:
+            self._add_method(root.resource_for_path(path), FALLBACK_METHOD, integration)
+
+    def _add_method(
+        self, resource: apigateway.IResource, http_method: str, integration: apigateway.Integration
+    ) -> None:
+        resource.add_method(
+            http_method,
+            integration,
+            authorizer=self.authorizer,
+            authorization_type=apigateway.AuthorizationType.CUSTOM,
+        )
+
+    def _add_gateway_responses(self, config: ServiceConfig) -> None:
+        for response_type, response in GATEWAY_RESPONSES.items():
+            headers = {REQUEST_ID_HEADER: "context.requestId", **response.headers}
+            if response.retry_after:
+                headers["Retry-After"] = f"'{config.retry_after_seconds}'"
+            self.rest_api.add_gateway_response(
+                response_type.title().replace("_", ""),
+                type=apigateway.ResponseType.of(response_type),
+                status_code=response.status,
+                response_headers=headers,
+                templates={"application/json": response.body},
+            )
+
+    @property
+    def url(self) -> str:
+        return self.rest_api.url

@@ -1,0 +1,155 @@
+"""The stack's settings: CDK context keys (``cdk.json``, or ``-c key=value`` on the command line).
+
+Every key is optional; a missing one takes the default below. Values given with ``-c`` arrive as
+strings, so numbers and booleans are parsed from text too, and ``alarmEmails`` also accepts a
+comma-separated string. A misspelt key is an error rather than a silently ignored setting.
+
+The request limits and storage settings default to the API function's own defaults
+(``forward_orders.settings``), so the deployed environment and a bare local run agree unless someone
+chooses otherwise. docs/deployment.md documents every key.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+from common.aws import dynamodb_client
+from forward_orders.settings import ENVIRONMENT, LIMITS_ENVIRONMENT, Limits, Settings
+
+# API Gateway ends every REST integration after 29 seconds, whatever the Lambda timeout says.
+API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 29
+
+# The longest one storage call can take once started: the client's connect plus read timeout
+# (common/aws.py). The API function's storage adapter starts no call after the request deadline, so
+# its worst case is the deadline plus one such call; the Lambda timeout must leave room for that.
+_client_defaults = inspect.signature(dynamodb_client).parameters
+STORAGE_CALL_WORST_CASE_SECONDS: float = (
+    _client_defaults["connect_timeout"].default + _client_defaults["read_timeout"].default
+)
+
+# CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+
+def _default(model: type[BaseModel], name: str) -> Any:
+    return model.model_fields[name].default
+
+
+def _email_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def _optional_int(value: Any) -> Any:
+    # "-c apiReservedConcurrency=" or "=null" on the command line means "not set".
+    if isinstance(value, str) and value.strip().lower() in ("", "null", "none"):
+        return None
+    return value
+
+
+OptionalCount = Annotated[Annotated[int, Field(ge=0)] | None, BeforeValidator(_optional_int)]
+EmailList = Annotated[list[str], BeforeValidator(_email_list)]
+
+
+class ServiceConfig(BaseModel):
+    """What can differ between deployments of the stack."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        str_strip_whitespace=True,
+    )
+
+    # -- names ----------------------------------------------------------------------------------
+    stack_name: str = Field(default="ForwardOrders", pattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
+    service_name: str = Field(default="forward-orders", pattern=r"^[a-z][a-z0-9-]{0,39}$")
+    metrics_namespace: str = Field(default="ForwardOrders", pattern=r"^[A-Za-z0-9._/#:-]{1,255}$")
+    stage_name: str = Field(default="v1", pattern=r"^[A-Za-z0-9_]{1,128}$")
+
+    # -- API Gateway ----------------------------------------------------------------------------
+    throttling_rate_limit: float = Field(default=100.0, gt=0)
+    throttling_burst_limit: int = Field(default=200, ge=0)
+    authorizer_cache_ttl_seconds: int = Field(default=0, ge=0, le=3600)
+    create_api_gateway_cloud_watch_role: bool = True
+
+    # -- Lambda ---------------------------------------------------------------------------------
+    api_memory_mb: int = Field(default=1024, ge=128, le=10240)
+    api_timeout_seconds: int = Field(default=25, ge=1, le=API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS)
+    authorizer_memory_mb: int = Field(default=512, ge=128, le=10240)
+    authorizer_timeout_seconds: int = Field(default=5, ge=1, le=API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS)
+    snap_start: bool = True
+    api_reserved_concurrency: OptionalCount = None
+    authorizer_reserved_concurrency: OptionalCount = None
+    api_provisioned_concurrency: int = Field(default=0, ge=0)
+    authorizer_provisioned_concurrency: int = Field(default=0, ge=0)
+    log_retention_days: int = 30
+    application_log_level: Literal["DEBUG", "INFO", "WARN", "ERROR"] = "INFO"
+
+    # -- the API function's limits and storage behaviour (environment variables) ----------------
+    max_body_bytes: int = Field(default=_default(Limits, "max_body_bytes"), ge=1)
+    max_orders_per_request: int = Field(default=_default(Limits, "max_orders_per_request"), ge=1)
+    max_items_per_order: int = Field(default=_default(Limits, "max_items_per_order"), ge=1)
+    max_labels_per_item: int = Field(default=_default(Limits, "max_labels_per_item"), ge=1)
+    write_concurrency: int = Field(default=_default(Settings, "write_concurrency"), ge=1, le=256)
+    storage_max_attempts: int = Field(default=_default(Settings, "storage_max_attempts"), ge=1, le=10)
+    request_deadline_seconds: float = Field(default=_default(Settings, "request_deadline_seconds"), gt=0)
+    retry_after_seconds: int = Field(default=_default(Settings, "retry_after_seconds"), ge=0)
+
+    # -- monitoring -----------------------------------------------------------------------------
+    alarm_emails: EmailList = Field(default_factory=list)
+    server_error_rate_alarm_percent: float = Field(default=1.0, gt=0, le=100)
+    latency_p99_alarm_ms: int = Field(default=5000, ge=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ServiceConfig:
+        worst_case = self.request_deadline_seconds + STORAGE_CALL_WORST_CASE_SECONDS
+        if self.api_timeout_seconds <= worst_case:
+            raise ValueError(
+                f"apiTimeoutSeconds ({self.api_timeout_seconds}) must exceed requestDeadlineSeconds plus "
+                f"one storage call's worst case ({worst_case:g} s), or the Lambda is killed mid-write"
+            )
+        if self.snap_start and (self.api_provisioned_concurrency or self.authorizer_provisioned_concurrency):
+            raise ValueError(
+                "SnapStart and provisioned concurrency exclude each other: set snapStart to false"
+            )
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            raise ValueError(f"logRetentionDays must be one of {', '.join(map(str, LOG_RETENTION_DAYS))}")
+        for email in self.alarm_emails:
+            if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+                raise ValueError(f"alarmEmails: {email!r} is not an email address")
+        return self
+
+    @classmethod
+    def context_keys(cls) -> list[str]:
+        return [field.alias or name for name, field in cls.model_fields.items()]
+
+    @classmethod
+    def from_context(cls, context: dict[str, Any]) -> ServiceConfig:
+        """The settings found in a CDK context (``node.get_all_context()``).
+
+        CDK's own keys (feature flags "@aws-cdk/...", "aws:cdk:..." switches, cached lookups) all
+        contain "@", ":" or "-"; every other key must be one of ours, which is how typos surface.
+        """
+        ours = {key: value for key, value in context.items() if re.fullmatch(r"[a-z][A-Za-z0-9]*", key)}
+        return cls.model_validate(ours)
+
+    def api_environment(self) -> dict[str, str]:
+        """The API function's limit and storage variables, named by ``forward_orders.settings``
+        itself, so a variable renamed there cannot be silently ignored here."""
+        variables = {**ENVIRONMENT, **LIMITS_ENVIRONMENT}
+        del variables["orders_table_name"]  # set by the stack from the table it creates
+        environment = {}
+        for field, variable in variables.items():
+            value = getattr(self, field)
+            environment[variable] = f"{value:g}" if isinstance(value, float) else str(value)
+        return environment

@@ -1,0 +1,72 @@
+"""The deployment unit: one Stack holding the whole service, and the app that synthesizes it.
+
+The stack is environment-agnostic (no account or region, no lookups), so ``cdk synth`` works on any
+machine without AWS credentials; the account and region come from the credentials at deploy time.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import App, CfnOutput, Stack, Tags
+from constructs import Construct
+
+from infra.api import API_TABLE_ACTIONS, AUTHORIZER_TABLE_ACTIONS, Api
+from infra.checks import attach_checks
+from infra.config import ServiceConfig
+from infra.monitoring import Monitoring
+from infra.packaging import LambdaPackaging
+from infra.storage import Storage
+
+
+class ForwardOrdersStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: ServiceConfig) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            description="Forward Orders API: API Gateway, Lambda and DynamoDB (tables are retained)",
+        )
+        self.config = config
+        packaging = LambdaPackaging(self, "Packaging")
+        self.storage = Storage(self, "Storage")
+        self.api = Api(
+            self,
+            "Api",
+            config=config,
+            packaging=packaging,
+            orders_table=self.storage.orders,
+            api_keys_table=self.storage.api_keys,
+        )
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            config=config,
+            stage=self.api.stage,
+            api_function=self.api.handler,
+            authorizer_function=self.api.authorizer_function,
+            tables={
+                "Orders": (self.storage.orders, [action.split(":")[1] for action in API_TABLE_ACTIONS]),
+                "ApiKeys": (
+                    self.storage.api_keys,
+                    [action.split(":")[1] for action in AUTHORIZER_TABLE_ACTIONS],
+                ),
+            },
+        )
+        Tags.of(self).add("service", config.service_name)
+
+        CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the API stage")
+        CfnOutput(self, "OrdersTableName", value=self.storage.orders.table_name)
+        CfnOutput(
+            self,
+            "KeysTableName",
+            value=self.storage.api_keys.table_name,
+            description="forward-orders keys create --client NAME --table <this>",
+        )
+        CfnOutput(self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn)
+        CfnOutput(self, "DashboardName", value=self.monitoring.dashboard.dashboard_name)
+
+
+def build_app(app: App) -> ForwardOrdersStack:
+    """Add the service's stack to ``app``, configured from its context, with cdk-nag attached."""
+    config = ServiceConfig.from_context(app.node.get_all_context())
+    stack = ForwardOrdersStack(app, config.stack_name, config=config)
+    attach_checks(app)
+    return stack

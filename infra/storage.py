@@ -1,0 +1,80 @@
+"""The DynamoDB tables, created from the key schemas the code and the tests use (common/tables.py).
+
+Both tables are on demand (no capacity to plan for a bursty feed), with point-in-time recovery,
+deletion protection and RemovalPolicy.RETAIN: orders and client keys are the service's data, and
+neither a mistaken ``cdk destroy`` nor a replacement caused by a changed key schema may delete them.
+
+Encryption at rest uses the AWS managed key (``aws/dynamodb``): every read and write of the key is
+in CloudTrail, there is no key policy to maintain or to lock ourselves out with, and no monthly key
+fee. A customer managed key would only add value for cross-account access or a key we must rotate
+or revoke on our own schedule, and this service needs neither.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from constructs import Construct
+
+from common.tables import API_KEYS_TABLE, ORDERS_TABLE, KeyAttribute, TableSchema
+
+_ATTRIBUTE_TYPES = {
+    "S": dynamodb.AttributeType.STRING,
+    "N": dynamodb.AttributeType.NUMBER,
+    "B": dynamodb.AttributeType.BINARY,
+}
+
+
+def _attribute(key: KeyAttribute) -> dynamodb.Attribute:
+    return dynamodb.Attribute(name=key.name, type=_ATTRIBUTE_TYPES[key.type])
+
+
+def key_schema_props(schema: TableSchema) -> dict[str, Any]:
+    """The keys and global indexes of ``schema`` as TableV2 properties."""
+    props: dict[str, Any] = {"partition_key": _attribute(schema.partition_key)}
+    if schema.sort_key is not None:
+        props["sort_key"] = _attribute(schema.sort_key)
+    if schema.global_indexes:
+        props["global_secondary_indexes"] = [
+            dynamodb.GlobalSecondaryIndexPropsV2(
+                index_name=index.name,
+                partition_key=_attribute(index.partition_key),
+                sort_key=_attribute(index.sort_key) if index.sort_key is not None else None,
+                projection_type=(
+                    dynamodb.ProjectionType.ALL
+                    if index.projected_attributes is None
+                    else dynamodb.ProjectionType.INCLUDE
+                ),
+                non_key_attributes=(
+                    list(index.projected_attributes) if index.projected_attributes is not None else None
+                ),
+            )
+            for index in schema.global_indexes
+        ]
+    return props
+
+
+def service_table(scope: Construct, construct_id: str, schema: TableSchema) -> dynamodb.TableV2:
+    return dynamodb.TableV2(
+        scope,
+        construct_id,
+        **key_schema_props(schema),
+        billing=dynamodb.Billing.on_demand(),
+        point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+            point_in_time_recovery_enabled=True
+        ),
+        deletion_protection=True,
+        removal_policy=RemovalPolicy.RETAIN,
+        encryption=dynamodb.TableEncryptionV2.aws_managed_key(),
+    )
+
+
+class Storage(Construct):
+    """The orders table (orders and their items) and the API keys table."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.orders = service_table(self, "Orders", ORDERS_TABLE)
+        self.api_keys = service_table(self, "ApiKeys", API_KEYS_TABLE)

@@ -1,0 +1,31 @@
+"""One synthesis of the stack per test session (the slow part: jsii, the CDK library, the assets),
+shared by every infrastructure test."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.infrastructure.synthesis import Synthesis, synthesize
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
+    """The stack as ``make synth`` builds it, with cdk.json's context and cdk-nag attached."""
+    return synthesize(tmp_path_factory.mktemp("cdk.out"))
+
+
+@pytest.fixture(scope="session")
+def synthesized_custom(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
+    """The stack with every optional setting turned the other way (cache, e-mails, concurrency)."""
+    return synthesize(
+        tmp_path_factory.mktemp("cdk.out.custom"),
+        stackName="ForwardOrdersCustom",
+        stageName="prod",
+        authorizerCacheTtlSeconds="300",
+        alarmEmails="ops@example.com, oncall@example.com",
+        snapStart="false",
+        apiProvisionedConcurrency="2",
+        apiReservedConcurrency="50",
+        createApiGatewayCloudWatchRole="false",
+        logRetentionDays="90",
+    )

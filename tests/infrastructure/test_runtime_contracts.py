@@ -1,0 +1,103 @@
+"""What the stack assumes about the function code, checked by running the code.
+
+- Least privilege is only right if the roles allow every DynamoDB call the code makes on a real
+  request, and nothing more: the handlers run here against moto, and every call is recorded.
+- The authorizer alarm subtracts refused credentials, counted by a metric filter on the line the
+  authorizer logs for them: that line must exist, shaped as the filter expects.
+- ``*/*`` as a binary media type only works if the function reads base64 bodies and answers text.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from infra.api import API_TABLE_ACTIONS, AUTHORIZER_TABLE_ACTIONS
+from infra.monitoring import DENIED_LOG_MESSAGE
+
+from common.api_keys import ApiKeyStore
+from tests.conftest import API_KEYS_TABLE_NAME, REGION, LambdaContext, api_event, get_order, post_orders
+
+METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123/v1/POST/forward_orders"
+
+
+@pytest.fixture
+def dynamodb_calls(dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The DynamoDB operations called through any boto3 client the code creates from now on."""
+    calls: list[str] = []
+    session = boto3.Session(region_name=REGION)
+    session.events.register("before-call.dynamodb", lambda model, **_: calls.append(f"dynamodb:{model.name}"))
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", session)
+    yield calls
+
+
+def _authorize(headers: dict[str, str]) -> dict[str, Any]:
+    from authorizer.handler import lambda_handler
+
+    event = {"type": "REQUEST", "methodArn": METHOD_ARN, "headers": headers}
+    result: dict[str, Any] = lambda_handler(event, LambdaContext(function_name="forward-orders-authorizer"))
+    return result
+
+
+def test_authorizer_calls_only_what_its_role_allows(dynamodb: Any, dynamodb_calls: list[str]) -> None:
+    key, _ = ApiKeyStore(dynamodb, API_KEYS_TABLE_NAME).create("acme")
+    assert _authorize({"Authorization": f"Bearer {key}"})["principalId"] == "acme"
+    assert _authorize({"x-api-key": key})["principalId"] == "acme"
+    assert set(dynamodb_calls) == set(AUTHORIZER_TABLE_ACTIONS)
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")
+def test_api_function_calls_only_what_its_role_allows(dynamodb_calls: list[str]) -> None:
+    order = {
+        "identifier": "order-1",
+        "items": [{"identifier": "item-1", "upc": "012345678905", "sku": "SKU-1", "quantity": 1}],
+    }
+    assert post_orders({"orders": [order]}).status == 200
+    assert get_order("order-1").status == 200
+    assert get_order("no-such-order").status == 404
+    assert set(dynamodb_calls) == set(API_TABLE_ACTIONS)
+
+
+def test_a_refused_credential_logs_the_line_the_denials_metric_counts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from authorizer import handler
+
+    output = io.StringIO()
+    monkeypatch.setattr(handler.logger.registered_handler, "stream", output)
+    with pytest.raises(handler.Unauthorized):
+        _authorize({})
+    records = [json.loads(line) for line in output.getvalue().splitlines() if line.startswith("{")]
+    # The metric filter is { $.message = "request denied" } on the authorizer's log group.
+    assert [r for r in records if r.get("message") == DENIED_LOG_MESSAGE]
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")
+def test_bodies_arrive_base64_encoded_and_responses_leave_as_text(dynamodb: Any) -> None:
+    """``*/*`` is a binary media type, so API Gateway base64-encodes every request body; the
+    function must read those, and answer with text (isBase64Encoded false), which API Gateway
+    passes through as is instead of decoding it."""
+    from forward_orders.handler import lambda_handler
+
+    order = {
+        "identifier": "order-1",
+        "items": [{"identifier": "item-1", "upc": "012345678905", "sku": "SKU-1", "quantity": 1}],
+    }
+    events = [
+        api_event("POST", "/forward_orders", body={"orders": [order]}, base64_body=True),
+        api_event("POST", "/forward_orders", raw_body=b"\xff\xfe not UTF-8"),
+        api_event("POST", "/forward_orders", body={"orders": [{}]}, base64_body=True),
+        api_event("GET", "/no/such/route", resource="/{proxy+}", path_parameters={"proxy": "no/such/route"}),
+    ]
+    statuses = []
+    for event in events:
+        assert event["isBase64Encoded"] is (event["body"] is not None)
+        response = lambda_handler(event, LambdaContext())
+        assert not response.get("isBase64Encoded"), response
+        json.loads(response["body"])
+        statuses.append(response["statusCode"])
+    assert statuses == [200, 400, 422, 404]
