@@ -6,6 +6,8 @@
 - ``functions``: one Lambda function with its role, log group, published version and alias.
 - ``api``: the REST API, its REQUEST authorizer and its gateway responses.
 - ``monitoring``: the alarm topic, the alarms and the dashboard.
+- ``events``: the order events: the orders table's stream, its function, the bus, the dead-letter
+  queue and their alarms.
 - ``checks``: cdk-nag's AwsSolutions rules and the one way to acknowledge a finding.
 - ``stack``: the deployment unit that puts them together.
 """

@@ -12,6 +12,7 @@ from constructs import Construct
 from infra.api import API_TABLE_ACTIONS, AUTHORIZER_TABLE_ACTIONS, Api
 from infra.checks import attach_checks
 from infra.config import ServiceConfig
+from infra.events import OrderEvents
 from infra.monitoring import Monitoring
 from infra.packaging import LambdaPackaging
 from infra.storage import Storage
@@ -50,6 +51,14 @@ class ForwardOrdersStack(Stack):
                 ),
             },
         )
+        self.order_events = OrderEvents(
+            self,
+            "OrderEvents",
+            config=config,
+            packaging=packaging,
+            orders_table=self.storage.orders,
+            alarm_topic=self.monitoring.topic,
+        )
         Tags.of(self).add("service", config.service_name)
 
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the API stage")
@@ -62,6 +71,19 @@ class ForwardOrdersStack(Stack):
         )
         CfnOutput(self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn)
         CfnOutput(self, "DashboardName", value=self.monitoring.dashboard.dashboard_name)
+        CfnOutput(
+            self,
+            "EventBusName",
+            value=self.order_events.bus.event_bus_name,
+            description="The bus of the order events; consumers add rules to it (docs/events.md)",
+        )
+        CfnOutput(self, "EventBusArn", value=self.order_events.bus.event_bus_arn)
+        CfnOutput(
+            self,
+            "OrderEventsDeadLetterQueueUrl",
+            value=self.order_events.dead_letter_queue.queue_url,
+            description="Batches of order events given up on (docs/events.md, Replaying)",
+        )
 
 
 def build_app(app: App) -> ForwardOrdersStack:

@@ -19,6 +19,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
 from common.tables import API_KEYS_TABLE, ORDERS_TABLE, KeyAttribute, TableSchema
+from order_events.changes import STREAM_VIEW_TYPE as ORDERS_STREAM_VIEW_TYPE
 
 _ATTRIBUTE_TYPES = {
     "S": dynamodb.AttributeType.STRING,
@@ -56,7 +57,13 @@ def key_schema_props(schema: TableSchema) -> dict[str, Any]:
     return props
 
 
-def service_table(scope: Construct, construct_id: str, schema: TableSchema) -> dynamodb.TableV2:
+def service_table(
+    scope: Construct,
+    construct_id: str,
+    schema: TableSchema,
+    *,
+    stream: dynamodb.StreamViewType | None = None,
+) -> dynamodb.TableV2:
     return dynamodb.TableV2(
         scope,
         construct_id,
@@ -68,13 +75,20 @@ def service_table(scope: Construct, construct_id: str, schema: TableSchema) -> d
         deletion_protection=True,
         removal_policy=RemovalPolicy.RETAIN,
         encryption=dynamodb.TableEncryptionV2.aws_managed_key(),
+        dynamo_stream=stream,
     )
 
 
 class Storage(Construct):
-    """The orders table (orders and their items) and the API keys table."""
+    """The orders table (orders and their items) and the API keys table.
+
+    The orders table has a stream with the view its reader, the order events function, needs
+    (both images, to tell which fields changed; see infra/events.py).
+    """
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        self.orders = service_table(self, "Orders", ORDERS_TABLE)
+        self.orders = service_table(
+            self, "Orders", ORDERS_TABLE, stream=dynamodb.StreamViewType[ORDERS_STREAM_VIEW_TYPE]
+        )
         self.api_keys = service_table(self, "ApiKeys", API_KEYS_TABLE)

@@ -38,6 +38,7 @@ FORBIDDEN = {
     "tests",
     "cli",
 }
+FUNCTION_PACKAGES = ("forward_orders", "authorizer", "order_events")
 ELF_MACHINE_AARCH64 = 183
 LAMBDA_UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024
 
@@ -74,7 +75,11 @@ def _size(root: Path) -> int:
 
 @pytest.mark.parametrize(
     ("package", "handler_module"),
-    [("forward_orders", "forward_orders/handler.py"), ("authorizer", "authorizer/handler.py")],
+    [
+        ("forward_orders", "forward_orders/handler.py"),
+        ("authorizer", "authorizer/handler.py"),
+        ("order_events", "order_events/handler.py"),
+    ],
 )
 def test_function_code_is_its_package_and_the_shared_one_only(
     synthesized: Synthesis, package: str, handler_module: str
@@ -123,13 +128,13 @@ def test_no_test_dev_or_infrastructure_package_ships(synthesized: Synthesis, lay
     shipped = {
         _canonical(entry.name.split("-")[0].removesuffix(".py")) for entry in (layer / "python").iterdir()
     }
-    for package in ("forward_orders", "authorizer"):
+    for package in FUNCTION_PACKAGES:
         shipped |= {entry.name for entry in _function_code(synthesized, package).iterdir()}
     assert shipped & FORBIDDEN == set()
 
 
 def test_bundles_fit_lambdas_size_limit(synthesized: Synthesis, layer: Path) -> None:
-    for package in ("forward_orders", "authorizer"):
+    for package in FUNCTION_PACKAGES:
         assert _size(layer) + _size(_function_code(synthesized, package)) < LAMBDA_UNZIPPED_LIMIT_BYTES
 
 

@@ -1,0 +1,239 @@
+"""Order events: the orders table's stream, read by a small function that publishes every create
+or change of an order or item to a custom EventBridge bus (docs/events.md).
+
+Pieces. The bus; the function (``functions/order_events``, packaged and deployed like the API's:
+arm64, the shared layer, SnapStart, the ``live`` alias); an event source mapping from the table's
+stream to the alias; a dead-letter queue for the batches that still fail after the retries; three
+alarms on the service's topic.
+
+The event source mapping:
+- starts at the oldest record (``TRIM_HORIZON``), so nothing written between the stream's creation
+  and the mapping's is lost;
+- hands the function up to ``BATCH_SIZE`` records of one shard, in stream order, one batch per
+  shard at a time (parallelization factor 1), which keeps the changes of an item in order;
+- reads the function's ``batchItemFailures`` (ReportBatchItemFailures) and retries from the first
+  failed record; a batch whose invocation fails is split in two (bisect) to isolate a bad record;
+- gives up on a record after ``RETRY_ATTEMPTS`` retries or once it is ``MAX_RECORD_AGE`` old, and
+  then sends a description of the batch (shard, sequence numbers, not the records) to the
+  dead-letter queue. The records stay readable in the stream for 24 hours, and the table itself
+  always holds the current state (docs/events.md, "Replaying").
+
+Why a function and not EventBridge Pipes (DynamoDB stream source, EventBridge bus target): an
+event says which fields changed and an identical re-send says nothing, and both need the old and new
+images compared field by field over an allow-list, which a Pipes filter or input transformer cannot
+do. Pipes would need a Lambda enrichment step for exactly that code, and then the Pipe only adds a
+second service to pay for, operate and test. With the function, PutEvents' per-entry results map
+to per-record retries, and the whole path runs in-process in the tests.
+
+Permissions, each on its one resource: ``events:PutEvents`` on the bus; reading the table's stream;
+``sqs:SendMessage`` on the dead-letter queue (the mapping sends with the function's role). The one
+exception is ``dynamodb:ListStreams``, which has no resource-level permissions.
+"""
+
+from __future__ import annotations
+
+import jsii
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.checks import acknowledge
+from infra.config import ServiceConfig
+from infra.functions import ServiceFunction
+from infra.packaging import LambdaPackaging
+from order_events.settings import ENVIRONMENT
+
+HANDLER = "order_events.handler.lambda_handler"
+PACKAGE = "order_events"
+MEMORY_MB = 256
+# A batch of 100 records is at most ten PutEvents calls of a few tens of milliseconds; the function
+# stops starting calls when one more might not finish (order_events/event_bus.py).
+TIMEOUT_SECONDS = 60
+BATCH_SIZE = 100
+RETRY_ATTEMPTS = 10
+MAX_RECORD_AGE = Duration.hours(1)
+# Alarm when the oldest record a batch holds is this old: events are late.
+ITERATOR_AGE_ALARM_MS = 5 * 60 * 1000
+PERIOD = Duration.minutes(5)
+
+BUS_ACTIONS = ["events:PutEvents"]
+STREAM_ACTIONS = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
+LIST_STREAMS_ACTIONS = ["dynamodb:ListStreams"]
+DEAD_LETTER_ACTIONS = ["sqs:SendMessage"]
+
+
+@jsii.implements(lambda_.IEventSourceDlq)
+class SendOnlyQueueDestination:
+    """The mapping's on-failure destination: a queue the function's role may only send to.
+
+    (CDK's ``SqsDlq`` also grants GetQueueAttributes and GetQueueUrl, which Lambda does not use.)
+    """
+
+    def __init__(self, queue: sqs.IQueue) -> None:
+        self._queue = queue
+
+    def bind(
+        self, target: lambda_.IEventSourceMapping, target_handler: lambda_.IFunction
+    ) -> lambda_.DlqDestinationConfig:
+        target_handler.add_to_role_policy(
+            iam.PolicyStatement(actions=DEAD_LETTER_ACTIONS, resources=[self._queue.queue_arn])
+        )
+        return lambda_.DlqDestinationConfig(destination=self._queue.queue_arn)
+
+
+class OrderEvents(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: ServiceConfig,
+        packaging: LambdaPackaging,
+        orders_table: dynamodb.TableV2,
+        alarm_topic: sns.ITopic,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stream_arn = orders_table.table_stream_arn
+        if stream_arn is None:
+            raise ValueError("the orders table needs a stream for order events (infra/storage.py)")
+
+        self.bus = events.EventBus(
+            self,
+            "Bus",
+            event_bus_name=f"{config.stack_name}-order-events",
+            description="Forward Orders: one event per create or change of an order or item",
+        )
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            # The longest SQS allows: time to read what failed and replay it.
+            retention_period=Duration.days(14),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        acknowledge(
+            self.dead_letter_queue,
+            "AwsSolutions-SQS3",
+            "This queue is itself the dead-letter destination of the stream's event source mapping, "
+            "so a dead-letter queue behind it would only hold the same failures once more.",
+        )
+
+        self.publisher = ServiceFunction(
+            self,
+            "Publisher",
+            config=config,
+            description="Forward Orders order events: orders table stream to EventBridge",
+            handler=HANDLER,
+            code=packaging.function_code(PACKAGE),
+            layers=[packaging.dependencies],
+            memory_mb=MEMORY_MB,
+            timeout_seconds=TIMEOUT_SECONDS,
+            environment={
+                ENVIRONMENT["event_bus_name"]: self.bus.event_bus_name,
+                ENVIRONMENT["event_source"]: config.service_name,
+            },
+            reserved_concurrency=None,
+            provisioned_concurrency=0,
+        )
+        self.publisher.grant(BUS_ACTIONS, [self.bus.event_bus_arn])
+        self.publisher.grant(STREAM_ACTIONS, [stream_arn])
+        list_streams = iam.Policy(
+            self,
+            "ListStreams",
+            statements=[iam.PolicyStatement(actions=LIST_STREAMS_ACTIONS, resources=["*"])],
+            roles=[self.publisher.role],
+        )
+        acknowledge(
+            list_streams,
+            "AwsSolutions-IAM5[Resource::*]",
+            "DynamoDB's ListStreams has no resource-level permissions and Lambda checks for it when "
+            "it creates the stream's event source mapping; it lists stream names, never their data.",
+        )
+
+        self.mapping = lambda_.EventSourceMapping(
+            self,
+            "StreamMapping",
+            target=self.publisher.alias,
+            event_source_arn=stream_arn,
+            starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+            batch_size=BATCH_SIZE,
+            parallelization_factor=1,
+            bisect_batch_on_error=True,
+            retry_attempts=RETRY_ATTEMPTS,
+            max_record_age=MAX_RECORD_AGE,
+            report_batch_item_failures=True,
+            on_failure=SendOnlyQueueDestination(self.dead_letter_queue),
+        )
+        # Lambda checks the role's stream permissions when it creates the mapping.
+        self.mapping.node.add_dependency(list_streams)
+
+        action = cloudwatch_actions.SnsAction(alarm_topic)
+        function = self.publisher.function
+        self.alarms = [
+            self._alarm(
+                "DeadLetters",
+                self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                    period=PERIOD, statistic="Maximum"
+                ),
+                threshold=0,
+                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                description="Order events were given up on: see the dead-letter queue (docs/events.md)",
+                action=action,
+                service_name=config.service_name,
+            ),
+            self._alarm(
+                "PublisherErrors",
+                function.metric_errors(period=PERIOD, statistic="Sum"),
+                threshold=1,
+                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                description="The order events function failed (an unhandled error or a timeout)",
+                action=action,
+                service_name=config.service_name,
+            ),
+            self._alarm(
+                "IteratorAge",
+                function.metric("IteratorAge", period=PERIOD, statistic="Maximum"),
+                threshold=ITERATOR_AGE_ALARM_MS,
+                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                description="Order events are running late: the stream's oldest unprocessed record "
+                f"is over {ITERATOR_AGE_ALARM_MS // 60000} minutes old",
+                action=action,
+                service_name=config.service_name,
+            ),
+        ]
+
+    def _alarm(
+        self,
+        construct_id: str,
+        metric: cloudwatch.IMetric,
+        *,
+        threshold: float,
+        comparison: cloudwatch.ComparisonOperator,
+        description: str,
+        action: cloudwatch_actions.SnsAction,
+        service_name: str,
+    ) -> cloudwatch.Alarm:
+        # Like the service's other alarms (infra/monitoring.py): notify on ALARM and on OK, and no
+        # data (a quiet stream, an empty queue that stopped reporting) is not an incident.
+        alarm = cloudwatch.Alarm(
+            self,
+            construct_id,
+            metric=metric,
+            threshold=threshold,
+            comparison_operator=comparison,
+            evaluation_periods=1,
+            datapoints_to_alarm=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=f"{service_name}: {description}",
+        )
+        alarm.add_alarm_action(action)
+        alarm.add_ok_action(action)
+        return alarm
