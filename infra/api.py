@@ -1,10 +1,15 @@
 """The public API: a regional REST API in front of the API function, guarded by the authorizer.
 
-Routes. ``POST /forward_orders`` and ``GET /forward_orders/{identifier}`` are the contract's. Every
+Routes. ``POST /forward_orders`` and ``GET /forward_orders/{identifier}`` are the contract's,
+``GET /tracking/{tracking_number}`` the lookup by tracking number (docs/tracking.md). Every
 other method and path is routed too (``ANY`` on each resource, ``/{proxy+}`` below the root), to the
 same function and behind the same authorizer: without a valid key any route answers 401, with one
 an unknown route reaches the function, whose not-found handler answers the contract's 404. A
 request API Gateway still cannot match answers 404 through the gateway response below.
+
+Authorizer and its rule. A client key is allowed the whole API; an operations key only the routes
+that list operations keys (the tracking lookup), so API Gateway refuses it anywhere else before the
+function runs: ACCESS_DENIED, answered like a missing key (401, empty body).
 
 Authorizer and its cache. A REQUEST authorizer with identity sources makes API Gateway answer 401
 without calling it when *any* of those headers is missing, so "Authorization or x-api-key" cannot
@@ -38,7 +43,8 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from common.api_routes import CATCH_ALL_RESOURCE, FALLBACK_METHOD, ROOT_RESOURCE, ROUTES
+from common.api_routes import FALLBACK_METHOD, ROUTES, fallback_resources
+from common.tables import TRACKING_INDEXES
 from infra.checks import acknowledge
 from infra.config import ServiceConfig
 from infra.functions import ServiceFunction, retention
@@ -50,7 +56,11 @@ CACHED_IDENTITY_HEADER = "Authorization"
 REQUEST_ID_HEADER = "x-request-id"
 
 # The only DynamoDB calls each function makes (forward_orders/storage.py, common/api_keys.py).
-API_TABLE_ACTIONS = ["dynamodb:UpdateItem", "dynamodb:Query"]
+# On the orders table: upserts, an order's read, and the concepts of the orders a tracking lookup
+# found (BatchGetItem of order records); on the tracking indexes only (their ARNs, not the table's):
+# the lookup's Query.
+API_TABLE_ACTIONS = ["dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:BatchGetItem"]
+API_INDEX_ACTIONS = ["dynamodb:Query"]
 AUTHORIZER_TABLE_ACTIONS = ["dynamodb:GetItem"]
 
 _REQUEST_ID = "$context.requestId"
@@ -94,14 +104,20 @@ GATEWAY_RESPONSES: dict[str, GatewayResponse] = {
 }
 
 
+def tracking_index_arns(orders_table: dynamodb.ITableV2) -> list[str]:
+    """The ARNs of the orders table's tracking indexes (common/tables.py), one by one."""
+    return [f"{orders_table.table_arn}/index/{index.name}" for index in TRACKING_INDEXES.values()]
+
+
 def access_log_format() -> str:
-    """One JSON object per request. Never a header: the Authorization header holds the key."""
+    """One JSON object per request. Never a header (the Authorization header holds the key) and
+    never the request path, which holds order identifiers and tracking numbers: the resource path
+    (the route's template) says which route was called."""
     fields = {
         "requestId": "$context.requestId",
         "requestTime": "$context.requestTimeEpoch",
         "httpMethod": "$context.httpMethod",
         "resourcePath": "$context.resourcePath",
-        "path": "$context.path",
         "status": "$context.status",
         "responseLength": "$context.responseLength",
         "responseLatency": "$context.responseLatency",
@@ -140,7 +156,7 @@ class Api(Construct):
             self,
             "Handler",
             config=config,
-            description="Forward Orders API: POST and GET /forward_orders",
+            description="Forward Orders API: POST and GET /forward_orders, GET /tracking",
             handler=API_HANDLER,
             code=packaging.function_code("forward_orders"),
             layers=[packaging.dependencies],
@@ -151,6 +167,7 @@ class Api(Construct):
             provisioned_concurrency=config.api_provisioned_concurrency,
         )
         self.handler.grant(API_TABLE_ACTIONS, [orders_table.table_arn])
+        self.handler.grant(API_INDEX_ACTIONS, tracking_index_arns(orders_table))
 
         self.authorizer_function = ServiceFunction(
             self,
@@ -253,8 +270,9 @@ class Api(Construct):
 
     def _add_routes(self) -> None:
         """The contract's routes (common/api_routes.py, shared with the local server), then ANY on
-        each of their resources, on the root and on /{proxy+}: every request reaches the function
-        through the authorizer, and the function answers 404 for what it does not implement."""
+        each of their resources and the resources above them, on the root and on /{proxy+}: every
+        request reaches the function through the authorizer, and the function answers 404 for what
+        it does not implement."""
         integration = apigateway.LambdaIntegration(
             self.handler.alias,
             proxy=True,
@@ -263,13 +281,9 @@ class Api(Construct):
             scope_permission_to_method=False,
         )
         root = self.rest_api.root
-        fallback_paths = [ROOT_RESOURCE]
         for route in ROUTES:
             self._add_method(root.resource_for_path(route.resource), route.method, integration)
-            if route.resource not in fallback_paths:
-                fallback_paths.append(route.resource)
-        fallback_paths.append(CATCH_ALL_RESOURCE)
-        for path in fallback_paths:
+        for path in fallback_resources(ROUTES):
             self._add_method(root.resource_for_path(path), FALLBACK_METHOD, integration)
 
     def _add_method(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fnmatch
 import io
+import json
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -37,6 +38,8 @@ def presented_key(headers: dict[str, str] | None) -> str | None:
 
 ACCOUNT_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123"
 METHOD_ARN = f"{ACCOUNT_ARN}/v1/POST/forward_orders"
+# What a client key's authorization hands the API function: its kind and its client.
+ACME_CONTEXT = {"kind": "client", "client_id": "acme"}
 
 
 @pytest.fixture
@@ -104,12 +107,12 @@ def test_a_bearer_key_is_allowed_for_the_whole_api_with_the_client_in_the_contex
                 {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": f"{ACCOUNT_ARN}/v1/*"},
             ],
         },
-        "context": {"client_id": "acme"},
+        "context": ACME_CONTEXT,
     }
 
 
 def test_an_x_api_key_header_is_allowed(acme_key: str) -> None:
-    assert authorize({"x-api-key": acme_key})["context"] == {"client_id": "acme"}
+    assert authorize({"x-api-key": acme_key})["context"] == ACME_CONTEXT
 
 
 @pytest.mark.parametrize(
@@ -142,7 +145,7 @@ def test_an_x_api_key_header_is_allowed(acme_key: str) -> None:
     ],
 )
 def test_header_names_and_the_scheme_are_case_insensitive(acme_key: str, headers: Any) -> None:
-    assert authorize(headers(acme_key))["context"] == {"client_id": "acme"}
+    assert authorize(headers(acme_key))["context"] == ACME_CONTEXT
 
 
 def test_each_key_names_its_own_client(store: ApiKeyStore) -> None:
@@ -156,7 +159,7 @@ def test_each_key_names_its_own_client(store: ApiKeyStore) -> None:
 def test_a_key_of_the_maximum_length_is_allowed(store: ApiKeyStore) -> None:
     key = "k" * MAX_KEY_LENGTH
     store.create("acme", key)
-    assert authorize({"Authorization": f"Bearer {key}"})["context"] == {"client_id": "acme"}
+    assert authorize({"Authorization": f"Bearer {key}"})["context"] == ACME_CONTEXT
 
 
 @pytest.mark.parametrize(
@@ -344,3 +347,128 @@ def test_no_presented_key_is_ever_logged(store: ApiKeyStore, logged: Any) -> Non
     assert "request denied" in text
     for secret in (key, key[3:15], unknown, unknown[3:15], hash_api_key(key)):
         assert secret not in text
+
+
+# -- kinds of key: client and operations ---------------------------------------------------------------
+
+
+@pytest.fixture
+def operations_key(store: ApiKeyStore) -> str:
+    key, _ = store.create_operations("warehouse")
+    return key
+
+
+def test_an_operations_key_is_allowed_only_the_tracking_lookup_with_no_client_in_the_context(
+    operations_key: str,
+) -> None:
+    result = authorize({"Authorization": f"Bearer {operations_key}"}, f"{ACCOUNT_ARN}/v1/GET/tracking/1Z999")
+    assert result == {
+        "principalId": "operations:warehouse",
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Action": "execute-api:Invoke",
+                    "Effect": "Allow",
+                    "Resource": f"{ACCOUNT_ARN}/v1/GET/tracking/*",
+                },
+            ],
+        },
+        "context": {"kind": "operations", "key_name": "warehouse"},
+    }
+
+
+@pytest.mark.parametrize(
+    "method_arn",
+    [
+        f"{ACCOUNT_ARN}/v1/GET/tracking/1Z999",
+        f"{ACCOUNT_ARN}/v1/POST/forward_orders",
+        f"{ACCOUNT_ARN}/v1/GET/forward_orders/abc",
+    ],
+)
+def test_an_operations_keys_policy_is_the_same_whatever_route_asked(
+    operations_key: str, method_arn: str
+) -> None:
+    """API Gateway caches the policy per key and checks each later request against it: the policy
+    an operations key gets must allow the lookup and nothing else, whichever request got it."""
+    [statement] = authorize({"x-api-key": operations_key}, method_arn)["policyDocument"]["Statement"]
+    resource = statement["Resource"]
+    assert statement["Effect"] == "Allow"
+    for allowed in ("GET/tracking/1Z999", "GET/tracking/a%2Fb", "GET/tracking/%20x%20"):
+        assert fnmatch.fnmatchcase(f"{ACCOUNT_ARN}/v1/{allowed}", resource), allowed
+    for refused in (
+        "POST/forward_orders",
+        "GET/forward_orders/x",
+        "GET/tracking",
+        "POST/tracking/1Z999",
+        "DELETE/tracking/1Z999",
+        "GET/",
+        "GET/nope",
+    ):
+        assert not fnmatch.fnmatchcase(f"{ACCOUNT_ARN}/v1/{refused}", resource), refused
+    assert not fnmatch.fnmatchcase(f"{ACCOUNT_ARN}/prod/GET/tracking/1Z999", resource)
+
+
+def test_a_client_key_names_its_kind_and_client(acme_key: str) -> None:
+    result = authorize({"x-api-key": acme_key}, f"{ACCOUNT_ARN}/v1/GET/tracking/1Z999")
+    assert (result["principalId"], result["context"]) == ("acme", {"kind": "client", "client_id": "acme"})
+    assert result["policyDocument"]["Statement"][0]["Resource"] == f"{ACCOUNT_ARN}/v1/*"
+
+
+def test_a_key_stored_before_kinds_existed_is_a_client_key(dynamodb: Any, store: ApiKeyStore) -> None:
+    dynamodb.put_item(
+        TableName=API_KEYS_TABLE_NAME,
+        Item={
+            "key_hash": {"S": hash_api_key("old-key")},
+            "client_id": {"S": "acme"},
+            "created_at": {"S": "2025-01-01T00:00:00.000Z"},
+        },
+    )
+    assert authorize({"x-api-key": "old-key"})["context"] == ACME_CONTEXT
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        {"kind": {"S": "admin"}, "client_id": {"S": "acme"}},
+        {"kind": {"S": "client"}},
+        {"kind": {"S": "client"}, "client_id": {"S": ""}},
+        {"kind": {"S": "Operations"}, "name": {"S": "x"}},
+    ],
+    ids=["unknown kind", "client key without a client", "empty client", "kind in another case"],
+)
+def test_a_key_of_an_unknown_kind_or_without_its_client_is_refused(
+    dynamodb: Any, store: ApiKeyStore, attributes: dict[str, Any]
+) -> None:
+    dynamodb.put_item(
+        TableName=API_KEYS_TABLE_NAME,
+        Item={
+            "key_hash": {"S": hash_api_key("odd-key")},
+            "created_at": {"S": "2025-01-01T00:00:00.000Z"},
+            **attributes,
+        },
+    )
+    assert_denied({"x-api-key": "odd-key"})
+
+
+def test_a_revoked_operations_key_is_refused(store: ApiKeyStore) -> None:
+    key, record = store.create_operations()
+    assert (
+        authorize({"x-api-key": key}, f"{ACCOUNT_ARN}/v1/GET/tracking/x")["principalId"]
+        == "operations:operations"
+    )
+    store.revoke(record.key_id)
+    assert_denied({"x-api-key": key})
+
+
+def test_the_allow_line_says_which_kind_of_key_it_was(store: ApiKeyStore, logged: Any) -> None:
+    key, record = store.create_operations("dock-7")
+    authorize({"x-api-key": key}, f"{ACCOUNT_ARN}/v1/GET/tracking/x")
+    lines = [json.loads(line) for line in logged().splitlines() if line.startswith("{")]
+    [allowed] = [line for line in lines if line.get("message") == "request allowed"]
+    assert (allowed["kind"], allowed["key_id"], allowed["key_name"]) == (
+        "operations",
+        record.key_id,
+        "dock-7",
+    )
+    assert "client_id" not in allowed

@@ -96,7 +96,7 @@ def test_create_prints_only_the_key_on_stdout_and_what_it_did_on_stderr(cli: Any
     assert f"Issued key {key_id} for client acme in table {API_KEYS_TABLE_NAME}." in run.err
     assert "only time the key is shown" in run.err
     assert key not in run.err
-    assert authorize(key)["context"] == {"client_id": "acme"}
+    assert authorize(key)["context"] == {"kind": "client", "client_id": "acme"}
 
 
 def test_the_key_is_shown_once_and_stored_only_as_a_hash(cli: Any, table: list[str], dynamodb: Any) -> None:
@@ -114,8 +114,18 @@ def test_create_json_gives_the_key_and_its_record(cli: Any, table: list[str]) ->
     run = cli("keys", "create", "--client", "globex", "--json", *table)
 
     created = json.loads(run.out)
-    assert set(created) == {"key", "key_id", "client_id", "created_at", "revoked_at", "active"}
+    assert set(created) == {
+        "key",
+        "key_id",
+        "kind",
+        "client_id",
+        "name",
+        "created_at",
+        "revoked_at",
+        "active",
+    }
     assert (created["client_id"], created["active"], created["revoked_at"]) == ("globex", True, None)
+    assert (created["kind"], created["name"]) == ("client", None)
     assert authorize(created["key"])["principalId"] == "globex"
     assert key_ids(cli, *table) == [created["key_id"]]
 
@@ -143,17 +153,21 @@ def test_list_shows_a_table_oldest_first_and_filters_by_client(cli: Any, table: 
 
     run = cli("keys", "list", *table)
     header, *rows = run.out.splitlines()
-    assert header.split() == ["KEY", "ID", "CLIENT", "CREATED", "STATUS"]
-    assert [row.split()[1] for row in rows] == ["acme", "globex", "acme"]
-    assert all(row.split()[3] == "active" for row in rows)
+    assert header.split() == ["KEY", "ID", "KIND", "CLIENT", "CREATED", "STATUS"]
+    assert [row.split()[1:3] for row in rows] == [
+        ["client", "acme"],
+        ["client", "globex"],
+        ["client", "acme"],
+    ]
+    assert all(row.split()[4] == "active" for row in rows)
     only_acme = cli("keys", "list", "--client", "acme", *table).out.splitlines()[1:]
-    assert [row.split()[1] for row in only_acme] == ["acme", "acme"]
+    assert [row.split()[2] for row in only_acme] == ["acme", "acme"]
 
 
 def test_list_json_has_every_field_and_never_a_key(cli: Any, table: list[str]) -> None:
     cli("keys", "create", "--client", "acme", *table)
     (record,) = json.loads(cli("keys", "list", "--json", *table).out)
-    assert set(record) == {"key_id", "client_id", "created_at", "revoked_at", "active"}
+    assert set(record) == {"key_id", "kind", "client_id", "name", "created_at", "revoked_at", "active"}
     assert len(record["key_id"]) == 12
 
 
@@ -347,3 +361,97 @@ def test_a_local_server_that_went_away_is_a_clear_error(cli: Any, state_file: Pa
     assert run.err == (
         "forward-orders: error: cannot reach http://127.0.0.1:9 (has the local server stopped?)\n"
     )
+
+
+# -- operations keys -----------------------------------------------------------------------------------
+
+
+def tracking_authorize(key: str) -> dict[str, Any]:
+    from authorizer.handler import lambda_handler
+
+    event = {
+        "type": "REQUEST",
+        "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abc123/v1/GET/tracking/1Z999",
+        "headers": {"x-api-key": key},
+    }
+    return lambda_handler(event, LambdaContext())
+
+
+def test_create_operations_issues_a_key_that_may_only_look_up_tracking_numbers(
+    cli: Any, table: list[str]
+) -> None:
+    run = cli("keys", "create", "--operations", *table)
+
+    assert run.status == 0, run.err
+    key = run.out.strip()
+    assert run.out == key + "\n" and key.startswith("fo_")
+    (key_id,) = key_ids(cli, *table)
+    assert f"Issued key {key_id} (operations, operations) in table {API_KEYS_TABLE_NAME}." in run.err
+    assert key not in run.err
+    result = tracking_authorize(key)
+    assert result["context"] == {"kind": "operations", "key_name": "operations"}
+    assert result["policyDocument"]["Statement"][0]["Resource"].endswith("/v1/GET/tracking/*")
+
+
+def test_create_operations_with_a_name_and_json(cli: Any, table: list[str]) -> None:
+    created = json.loads(cli("keys", "create", "--operations", "--name", "dock-7", "--json", *table).out)
+    assert {name: created[name] for name in ("kind", "name", "client_id", "active")} == {
+        "kind": "operations",
+        "name": "dock-7",
+        "client_id": None,
+        "active": True,
+    }
+    assert tracking_authorize(created["key"])["principalId"] == "operations:dock-7"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--client", "acme", "--operations"], "not allowed with argument"),
+        ([], "one of the arguments --client --operations is required"),
+        (["--client", "acme", "--name", "x"], "--name names an operations key: use it with --operations"),
+        (["--operations", "--name", "bad name"], "a key name is 1 to 64 letters"),
+    ],
+    ids=["both kinds", "no kind", "name for a client key", "invalid name"],
+)
+def test_create_wants_exactly_one_kind_and_a_name_only_for_operations(
+    cli: Any, table: list[str], argv: list[str], message: str
+) -> None:
+    run = cli("keys", "create", *argv, *table)
+    assert run.status == 2
+    assert message in run.err
+    assert key_ids(cli, *table) == []
+
+
+def test_list_shows_each_keys_kind_and_revoke_names_an_operations_key(cli: Any, table: list[str]) -> None:
+    cli("keys", "create", "--client", "acme", *table)
+    cli("keys", "create", "--operations", "--name", "dock-7", *table)
+
+    header, *rows = cli("keys", "list", *table).out.splitlines()
+    assert header.split() == ["KEY", "ID", "KIND", "CLIENT", "CREATED", "STATUS"]
+    assert sorted(row.split()[1:3] for row in rows) == [["client", "acme"], ["operations", "(dock-7)"]]
+    listed = json.loads(cli("keys", "list", "--json", *table).out)
+    assert sorted((r["kind"], r["client_id"], r["name"]) for r in listed) == [
+        ("client", "acme", None),
+        ("operations", None, "dock-7"),
+    ]
+    # --client lists that client's keys; an operations key belongs to none.
+    assert [r["kind"] for r in json.loads(cli("keys", "list", "--client", "acme", "--json", *table).out)] == [
+        "client"
+    ]
+
+    [operations_id] = [r["key_id"] for r in listed if r["kind"] == "operations"]
+    run = cli("keys", "revoke", operations_id, *table)
+    assert run.status == 0
+    assert run.out.startswith(f"Key {operations_id} (operations, dock-7) is revoked (since 20")
+
+
+def test_create_operations_works_against_the_running_local_servers_store(
+    cli: Any, local_store: ApiKeyStore
+) -> None:
+    created = cli("keys", "create", "--operations", "--name", "local-ops")
+    assert created.status == 0, created.err
+    assert "in the local server's store" in created.err
+    (record,) = local_store.list()
+    assert (record.kind, record.name, record.client_id) == ("operations", "local-ops", None)
+    assert tracking_authorize(created.out.strip())["context"]["kind"] == "operations"

@@ -1,4 +1,8 @@
-"""``forward-orders keys create|list|revoke``: client API keys, in the local store or a deployed table.
+"""``forward-orders keys create|list|revoke``: API keys, in the local store or a deployed table.
+
+Two kinds of key (``common.api_keys``): a client key (``create --client NAME``) reads and writes that
+client's orders; an operations key (``create --operations [--name NAME]``) may only look up tracking
+numbers, across every client.
 
 Without ``--table`` the commands use the store of the running ``forward-orders serve`` (found
 through its state file, see ``local_state``). With ``--table NAME`` they use that DynamoDB table with
@@ -30,7 +34,16 @@ from botocore.exceptions import (
     NoRegionError,
 )
 
-from common.api_keys import KEY_ID_LENGTH, ApiKeyRecord, ApiKeyStore, InvalidClientId, validate_client_id
+from common.api_keys import (
+    DEFAULT_OPERATIONS_NAME,
+    KEY_ID_LENGTH,
+    OPERATIONS_KEY,
+    ApiKeyRecord,
+    ApiKeyStore,
+    InvalidClientId,
+    validate_client_id,
+    validate_key_name,
+)
 from common.aws import dynamodb_client
 from forward_orders_cli.errors import USAGE, CliError
 from forward_orders_cli.local_state import EMBEDDED_DYNAMODB_CREDENTIAL, NoLocalServer, running_server
@@ -60,9 +73,21 @@ def register(subparsers: Any) -> None:
     where.add_argument("--region", help="AWS region of --table (default: the standard AWS configuration)")
     where.add_argument("--dynamodb-endpoint", metavar="URL", help="DynamoDB endpoint of --table")
 
-    create = actions.add_parser("create", parents=[store], help="issue a new key for a client (printed once)")
+    create = actions.add_parser(
+        "create", parents=[store], help="issue a new client or operations key (printed once)"
+    )
+    owner = create.add_mutually_exclusive_group(required=True)
+    owner.add_argument("--client", type=_client_id, metavar="NAME", help="a client key: the client (tenant)")
+    owner.add_argument(
+        "--operations",
+        action="store_true",
+        help="an operations key: read-only, may only look up tracking numbers, sees every client's matches",
+    )
     create.add_argument(
-        "--client", required=True, type=_client_id, metavar="NAME", help="the client (tenant)"
+        "--name",
+        type=_key_name,
+        metavar="NAME",
+        help=f"with --operations: who holds the key (default {DEFAULT_OPERATIONS_NAME!r})",
     )
     create.add_argument("--json", action="store_true", help="print the key and its record as JSON")
     create.set_defaults(run=create_key)
@@ -83,15 +108,20 @@ def register(subparsers: Any) -> None:
 
 
 def create_key(args: argparse.Namespace) -> int:
+    if args.name is not None and not args.operations:
+        raise CliError("--name names an operations key: use it with --operations", USAGE)
     location = store_location(args)
     with _storage_errors(location):
-        key, record = location.store().create(args.client)
+        if args.operations:
+            key, record = location.store().create_operations(args.name or DEFAULT_OPERATIONS_NAME)
+        else:
+            key, record = location.store().create(args.client)
     if args.json:
         print(json.dumps({"key": key, **_record_json(record)}))
     else:
         print(key)
     print(
-        f"Issued key {record.key_id} for client {record.client_id} in {location.description}. "
+        f"Issued key {record.key_id} {_owner(record)} in {location.description}. "
         "This is the only time the key is shown.",
         file=sys.stderr,
     )
@@ -118,7 +148,7 @@ def revoke_key(args: argparse.Namespace) -> int:
         record = location.store().revoke(args.key_id)
     if record is None:
         raise CliError(f"no key with id {args.key_id} in {location.description}")
-    print(f"Key {record.key_id} of client {record.client_id} is revoked (since {record.revoked_at}).")
+    print(f"Key {record.key_id} {_owner(record, 'of')} is revoked (since {record.revoked_at}).")
     return 0
 
 
@@ -206,10 +236,18 @@ def _storage_errors(location: StoreLocation) -> Iterator[None]:
 # -- formatting -----------------------------------------------------------------------------------
 
 
+def _owner(record: ApiKeyRecord, preposition: str = "for") -> str:
+    if record.kind == OPERATIONS_KEY:
+        return f"(operations, {record.name})"
+    return f"{preposition} client {record.client_id}"
+
+
 def _record_json(record: ApiKeyRecord) -> dict[str, Any]:
     return {
         "key_id": record.key_id,
+        "kind": record.kind,
         "client_id": record.client_id,
+        "name": record.name,
         "created_at": record.created_at,
         "revoked_at": record.revoked_at,
         "active": record.active,
@@ -217,19 +255,22 @@ def _record_json(record: ApiKeyRecord) -> dict[str, Any]:
 
 
 def _table(records: list[ApiKeyRecord]) -> str:
-    rows = [("KEY ID", "CLIENT", "CREATED", "STATUS")]
+    """KEY ID, KIND, CLIENT (an operations key's name in parentheses), CREATED, STATUS."""
+    rows = [("KEY ID", "KIND", "CLIENT", "CREATED", "STATUS")]
     rows += [
         (
             record.key_id,
-            record.client_id,
+            record.kind,
+            record.client_id if record.kind != OPERATIONS_KEY and record.client_id else f"({record.name})",
             record.created_at,
             "active" if record.active else f"revoked {record.revoked_at}",
         )
         for record in records
     ]
-    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    columns = len(rows[0]) - 1  # the last column is not padded
+    widths = [max(len(row[column]) for row in rows) for column in range(columns)]
     return "\n".join(
-        "  ".join([*(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)), row[3]])
+        "  ".join([*(cell.ljust(width) for cell, width in zip(row[:columns], widths, strict=True)), row[-1]])
         for row in rows
     )
 
@@ -237,6 +278,13 @@ def _table(records: list[ApiKeyRecord]) -> str:
 def _client_id(value: str) -> str:
     try:
         return validate_client_id(value)
+    except InvalidClientId as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
+def _key_name(value: str) -> str:
+    try:
+        return validate_key_name(value)
     except InvalidClientId as error:
         raise argparse.ArgumentTypeError(str(error)) from error
 

@@ -58,7 +58,8 @@ LOCAL_CREDENTIALS = {
 }
 EXAMPLE_ORDER = (
     '{"orders": [{"identifier": "1001", "postal_code": "02134", "items": '
-    '[{"identifier": "1", "upc": "012345678905", "sku": "SKU-1", "quantity": 1}]}]}'
+    '[{"identifier": "1", "upc": "012345678905", "sku": "SKU-1", "quantity": 1, '
+    '"tracking_number": "1Z999AA10123456784"}]}]}'
 )
 
 
@@ -287,12 +288,14 @@ def banner(
             for client in clients
         ),
         "  more keys `forward-orders keys create --client NAME` (see also `keys list`, `keys revoke`)",
+        "  ops key   `forward-orders keys create --operations`: GET /tracking/{number} across clients",
         "",
         "Try it:",
         f"  curl -i -X POST {url}/forward_orders \\",
         f"    -H {key} -H 'Content-Type: application/json' \\",
         f"    -d '{EXAMPLE_ORDER}'",
         f"  curl -i {url}/forward_orders/1001 -H {key}",
+        f"  curl -i {url}/tracking/1Z999AA10123456784 -H {key}    # by tracking number",
         "",
         "Ctrl-C stops it.",
     ]

@@ -1,8 +1,16 @@
 """Lambda REQUEST authorizer: turns an API key into the client (tenant) the API function trusts.
 
 The key comes from ``Authorization: Bearer <key>`` or, failing that, ``x-api-key: <key>``. A valid,
-active key gets an Allow policy for the whole API (so a cached result serves every route) and the
-client id in the context; anything else raises "Unauthorized", which API Gateway answers with 401.
+active key gets an Allow policy and its kind in the context; anything else raises "Unauthorized",
+which API Gateway answers with 401.
+
+- A client key is allowed the whole API (so a cached result serves every route), with its client
+  id in the context.
+- An operations key is allowed only the routes that list operations keys (``common.api_routes``:
+  ``GET /tracking/{tracking_number}``), with no client in the context. API Gateway itself refuses
+  it anywhere else (ACCESS_DENIED, which the stack answers like a missing key: 401, empty body;
+  docs/tracking.md says why 401 and not 403). A cached result is the same policy, so caching
+  cannot widen it.
 """
 
 from __future__ import annotations
@@ -15,7 +23,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from authorizer.settings import get_settings
-from common.api_keys import ApiKeyStore
+from common.api_keys import CLIENT_KEY, OPERATIONS_KEY, ApiKeyRecord, ApiKeyStore
+from common.api_routes import ROUTES
 from common.aws import dynamodb_client
 
 logger = Logger()
@@ -52,21 +61,58 @@ def presented_key(headers: dict[str, str] | None) -> str | None:
 
 def api_wide_resource(method_arn: str) -> str:
     """arn:aws:execute-api:region:account:api-id/stage/METHOD/path -> .../api-id/stage/*"""
+    return stage_resource(method_arn, "*")
+
+
+def stage_resource(method_arn: str, tail: str) -> str:
+    """arn:aws:execute-api:region:account:api-id/stage/METHOD/path -> .../api-id/stage/<tail>"""
     api_and_stage = method_arn.split("/", 2)[:2]
-    return "/".join([*api_and_stage, "*"])
+    return "/".join([*api_and_stage, tail])
+
+
+def operations_resources(method_arn: str) -> list[str]:
+    """The routes an operations key may call, as resources of an Allow statement."""
+    return [
+        stage_resource(method_arn, route.policy_path) for route in ROUTES if OPERATIONS_KEY in route.kinds
+    ]
 
 
 def allow(client_id: str, method_arn: str) -> dict[str, Any]:
+    """A client key: the whole API, for its client."""
+    return _policy(client_id, [api_wide_resource(method_arn)], {"kind": CLIENT_KEY, "client_id": client_id})
+
+
+def allow_operations(name: str, method_arn: str) -> dict[str, Any]:
+    """An operations key: only the routes open to operations keys, and no client."""
+    return _policy(
+        f"{OPERATIONS_KEY}:{name}",
+        operations_resources(method_arn),
+        {"kind": OPERATIONS_KEY, "key_name": name},
+    )
+
+
+def _policy(principal_id: str, resources: list[str], context: dict[str, str]) -> dict[str, Any]:
     return {
-        "principalId": client_id,
+        "principalId": principal_id,
         "policyDocument": {
             "Version": "2012-10-17",
             "Statement": [
-                {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": api_wide_resource(method_arn)}
+                {
+                    "Action": "execute-api:Invoke",
+                    "Effect": "Allow",
+                    "Resource": resources[0] if len(resources) == 1 else resources,
+                }
             ],
         },
-        "context": {"client_id": client_id},
+        "context": context,
     }
+
+
+def policy_for(record: ApiKeyRecord, method_arn: str) -> dict[str, Any]:
+    if record.kind == OPERATIONS_KEY:
+        return allow_operations(record.name or OPERATIONS_KEY, method_arn)
+    # find_active only returns usable records: a client key always has its client.
+    return allow(record.client_id or "", method_arn)
 
 
 # REQUEST authorizer events carry the API request's id, so denials can be found by request id.
@@ -78,5 +124,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         # Never log the presented key, not even a prefix of it.
         logger.info("request denied", extra={"credential_present": key is not None})
         raise Unauthorized()
-    logger.info("request allowed", extra={"client_id": record.client_id, "key_id": record.key_id})
-    return allow(record.client_id, event.get("methodArn", ""))
+    owner = {"client_id": record.client_id} if record.kind == CLIENT_KEY else {"key_name": record.name}
+    logger.info("request allowed", extra={"kind": record.kind, **owner, "key_id": record.key_id})
+    return policy_for(record, event.get("methodArn", ""))

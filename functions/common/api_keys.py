@@ -4,6 +4,14 @@ A key is ``fo_`` followed by 43 URL-safe characters (256 random bits). Only its 
 stored: a key has the entropy of a random 256-bit secret, so a fast unsalted hash is as strong as a
 slow salted one would be, and it lets the authorizer find a key with one GetItem on the hash. The
 first 12 hex digits of the hash are the key's public id, shown by ``keys list`` and used to revoke.
+
+Two kinds of key (the record's ``kind``; a record without one is a client key, as every key issued
+before operations keys existed):
+
+- a **client** key belongs to one client (a retailer) and reads and writes only that client's data;
+- an **operations** key belongs to no client: it is read-only, may call only the routes that list
+  it (``common.api_routes``: the tracking lookup) and sees every client's matches there. It has a
+  ``name`` for people (which team or scanner station holds it) instead of a client id.
 """
 
 from __future__ import annotations
@@ -22,6 +30,10 @@ if TYPE_CHECKING:
 
 KEY_PREFIX = "fo_"
 KEY_ID_LENGTH = 12
+CLIENT_KEY = "client"
+OPERATIONS_KEY = "operations"
+KEY_KINDS = (CLIENT_KEY, OPERATIONS_KEY)
+DEFAULT_OPERATIONS_NAME = "operations"
 # Client ids become part of every stored key, so they are restricted to characters that cannot
 # collide with the key separator ("#") and read well in logs and metrics.
 CLIENT_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -40,13 +52,24 @@ class KeyAlreadyExists(ValueError):
 @dataclass(frozen=True)
 class ApiKeyRecord:
     key_id: str
-    client_id: str
+    client_id: str | None  # None for an operations key
     created_at: str
     revoked_at: str | None = None
+    kind: str = CLIENT_KEY
+    name: str | None = None  # an operations key's name
 
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+    @property
+    def usable(self) -> bool:
+        """Active, of a known kind, and with what that kind needs (a client key its client)."""
+        if not self.active:
+            return False
+        if self.kind == CLIENT_KEY:
+            return bool(self.client_id)
+        return self.kind == OPERATIONS_KEY
 
 
 def generate_api_key() -> str:
@@ -65,17 +88,32 @@ def validate_client_id(client_id: str) -> str:
     return client_id
 
 
+def validate_key_name(name: str) -> str:
+    """An operations key's name follows the client id rules (it shows up in the same places)."""
+    if not CLIENT_ID_PATTERN.fullmatch(name):
+        raise InvalidClientId(
+            "a key name is 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
+    return name
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _text(item: dict[str, Any], name: str) -> str | None:
+    value = item.get(name)
+    return value["S"] if value and "S" in value else None
+
+
 def _record(item: dict[str, Any]) -> ApiKeyRecord:
-    revoked = item.get("revoked_at")
     return ApiKeyRecord(
         key_id=item["key_hash"]["S"][:KEY_ID_LENGTH],
-        client_id=item["client_id"]["S"],
+        client_id=_text(item, "client_id"),
         created_at=item["created_at"]["S"],
-        revoked_at=revoked["S"] if revoked else None,
+        revoked_at=_text(item, "revoked_at"),
+        kind=_text(item, "kind") or CLIENT_KEY,
+        name=_text(item, "name"),
     )
 
 
@@ -98,18 +136,29 @@ class ApiKeyStore:
         if item is None:
             return None
         record = _record(item)
-        return record if record.active else None
+        # A record of a kind this code does not know (written by a newer version, say) is refused.
+        return record if record.usable else None
 
     def create(self, client_id: str, key: str | None = None) -> tuple[str, ApiKeyRecord]:
         """Register a key (a new random one unless given) for a client; returns it in plaintext once."""
         validate_client_id(client_id)
+        return self._put({"kind": {"S": CLIENT_KEY}, "client_id": {"S": client_id}}, key)
+
+    def create_operations(
+        self, name: str = DEFAULT_OPERATIONS_NAME, key: str | None = None
+    ) -> tuple[str, ApiKeyRecord]:
+        """Register an operations key (read-only, every client's tracking matches) with a name."""
+        validate_key_name(name)
+        return self._put({"kind": {"S": OPERATIONS_KEY}, "name": {"S": name}}, key)
+
+    def _put(self, attributes: dict[str, Any], key: str | None) -> tuple[str, ApiKeyRecord]:
         plaintext = key if key is not None else generate_api_key()
         if not plaintext or len(plaintext) > MAX_KEY_LENGTH:
             raise ValueError(f"a key is 1 to {MAX_KEY_LENGTH} characters")
         created_at = _now()
         item = {
             API_KEYS_TABLE.partition_key.name: {"S": hash_api_key(plaintext)},
-            "client_id": {"S": client_id},
+            **attributes,
             "created_at": {"S": created_at},
         }
         try:

@@ -8,14 +8,22 @@ routes its HTTP requests with them, so the local server and the deployed API can
 Requests that match no route must still reach the API function *behind the authorizer*, so that
 they answer 401 without a valid key and the function's own 404 with one (the contract: unknown
 routes are 404, never 403/5xx). The stack does that with an ``ANY`` method on every route's resource
-(another method on a known path), on ``/{proxy+}`` (an unknown path) and on ``/`` (the root); the
-local server reproduces the resource API Gateway would pick for each (``match_request``).
+(another method on a known path) and on each resource above one (``fallback_resources``), on
+``/{proxy+}`` (an unknown path) and on ``/`` (the root); the local server reproduces the resource API
+Gateway would pick for each (``match_request``).
+
+Each route also names the kinds of API key that may call it (``kinds``): client keys call every
+route, operations keys only the tracking lookup. The authorizer turns that into the policy it
+returns (``policy_path``), so API Gateway refuses an operations key elsewhere (401, like a key
+that is not valid there; see docs/tracking.md).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from urllib.parse import unquote
+
+from common.api_keys import CLIENT_KEY, OPERATIONS_KEY
 
 FALLBACK_METHOD = "ANY"
 ROOT_RESOURCE = "/"
@@ -27,6 +35,15 @@ class ApiRoute:
     method: str
     resource: str
     summary: str
+    # The kinds of API key that may call the route (common/api_keys.py): the authorizer allows an
+    # operations key exactly the routes that list it, and the API function checks it again.
+    kinds: tuple[str, ...] = (CLIENT_KEY,)
+
+    @property
+    def policy_path(self) -> str:
+        """The route as the tail of an execute-api ARN pattern: ``GET/tracking/*``."""
+        segments = ["*" if _is_parameter(segment) else segment for segment in _segments(self.resource)]
+        return "/".join([self.method, *segments])
 
     @property
     def parameters(self) -> tuple[str, ...]:
@@ -46,7 +63,28 @@ class ApiRoute:
 ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("POST", "/forward_orders", "Create or update (upsert) a batch of orders and their items"),
     ApiRoute("GET", "/forward_orders/{identifier}", "Read back one order with all its items"),
+    ApiRoute(
+        "GET",
+        "/tracking/{tracking_number}",
+        "Find the items whose tracking number or reverse tracking number is this one",
+        kinds=(CLIENT_KEY, OPERATIONS_KEY),
+    ),
 )
+
+
+def fallback_resources(routes: tuple[ApiRoute, ...] = ROUTES) -> list[str]:
+    """Where the stack puts an ``ANY`` method: the root, every route's resource and each resource
+    above it (``/tracking`` above ``/tracking/{tracking_number}``: API Gateway would answer a
+    resource without methods itself, before the authorizer), and ``/{proxy+}``."""
+    resources = [ROOT_RESOURCE]
+    for route in routes:
+        segments = _segments(route.resource)
+        for depth in range(1, len(segments) + 1):
+            resource = "/" + "/".join(segments[:depth])
+            if resource not in resources:
+                resources.append(resource)
+    resources.append(CATCH_ALL_RESOURCE)
+    return resources
 
 
 @dataclass(frozen=True)
@@ -73,6 +111,12 @@ def match_request(method: str, path: str, routes: tuple[ApiRoute, ...] = ROUTES)
         return RouteMatch(resource, parameters or None, None)
     if path in ("", "/"):
         return RouteMatch(ROOT_RESOURCE, None, None)
+    for resource in fallback_resources(routes):
+        if resource in (ROOT_RESOURCE, CATCH_ALL_RESOURCE):
+            continue
+        parameters = _match_resource(resource, path)
+        if parameters is not None:
+            return RouteMatch(resource, parameters or None, None)
     return RouteMatch(CATCH_ALL_RESOURCE, {"proxy": unquote(path.lstrip("/"))}, None)
 
 

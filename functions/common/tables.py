@@ -87,10 +87,36 @@ def _projection(attributes: tuple[str, ...] | None) -> dict[str, Any]:
 # Query returns an order with all its items, items sorted by identifier.
 ORDERS_PARTITION_KEY = KeyAttribute("pk")
 ORDERS_SORT_KEY = KeyAttribute("sk")
+
+# Lookup by tracking number (docs/tracking.md): one sparse index per tracking field of an item. Its
+# partition key is a normalised copy of the number (surrounding whitespace removed, case folded),
+# written next to the field the client sent; its sort key is the item's client id, so a client's
+# lookup is one key condition and an operations lookup reads every client's matches. Only item
+# records with that number carry both attributes, so order records and items without the number are
+# not in the index. Projection ALL: the lookup answers with the item's stored fields, which are
+# nearly all of the record, straight from the index (see docs/tracking.md for the alternatives).
+TRACKING_CLIENT_KEY = KeyAttribute("client_id")
+TRACKING_NUMBER_INDEX = GlobalIndex(
+    name="by_tracking_number",
+    partition_key=KeyAttribute("tracking_number_key"),
+    sort_key=TRACKING_CLIENT_KEY,
+)
+REVERSE_TRACKING_NUMBER_INDEX = GlobalIndex(
+    name="by_reverse_tracking_number",
+    partition_key=KeyAttribute("reverse_tracking_number_key"),
+    sort_key=TRACKING_CLIENT_KEY,
+)
+# Item field -> the index that finds items by it.
+TRACKING_INDEXES: dict[str, GlobalIndex] = {
+    "tracking_number": TRACKING_NUMBER_INDEX,
+    "reverse_tracking_number": REVERSE_TRACKING_NUMBER_INDEX,
+}
+
 ORDERS_TABLE = TableSchema(
     logical_name="orders",
     partition_key=ORDERS_PARTITION_KEY,
     sort_key=ORDERS_SORT_KEY,
+    global_indexes=(TRACKING_NUMBER_INDEX, REVERSE_TRACKING_NUMBER_INDEX),
 )
 
 # API keys, stored only as the SHA-256 hash of the key.

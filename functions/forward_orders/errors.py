@@ -46,5 +46,9 @@ class OrderNotFound(RequestError):
     """No order with that identifier for this client."""
 
 
+class TrackingNumberNotFound(RequestError):
+    """No item (that this credential may see) has that tracking number or reverse tracking number."""
+
+
 class StorageUnavailable(RequestError):
     """Storage stayed throttled or unavailable after bounded retries; the client should retry."""

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import gc
+
+# Cold start: the imports below (Powertools, X-Ray, pydantic and the models) build some 100,000
+# long-lived objects and almost no garbage, yet the cyclic collector would scan them again and again,
+# about a tenth of init. It is paused until the module's objects exist, which are then frozen so that
+# later collections skip them (docs/performance.md).
+gc.disable()
+
 import traceback
 import warnings
+from dataclasses import dataclass
 from functools import cache
 from http import HTTPStatus
 from typing import Any
@@ -16,15 +25,17 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from common.api_keys import CLIENT_KEY, OPERATIONS_KEY
 from common.aws import dynamodb_client
 from forward_orders import batch as batch_reader
-from forward_orders import orders
+from forward_orders import orders, tracking
 from forward_orders.errors import (
     MalformedBody,
     NotAuthenticated,
     OrderNotFound,
     PayloadTooLarge,
     StorageUnavailable,
+    TrackingNumberNotFound,
     ValidationFailed,
 )
 from forward_orders.settings import get_settings
@@ -35,8 +46,13 @@ warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 logger = Logger()
 metrics = Metrics()
-tracer = Tracer()
+# Only botocore is patched (every DynamoDB call is a subsegment): the default patches every library
+# X-Ray supports that happens to be installed (requests, sqlite3, httplib, ...), importing each one at
+# cold start although this function calls none of them (docs/performance.md).
+tracer = Tracer(patch_modules=("botocore",))
 app = APIGatewayRestResolver()
+gc.freeze()
+gc.enable()
 
 JSON = "application/json"
 REQUEST_ID_HEADER = "x-request-id"
@@ -50,6 +66,8 @@ def orders_table() -> OrdersTable:
         # Retries are the adapter's (bounded by the request deadline), not botocore's.
         max_attempts=1,
         max_pool_connections=settings.write_concurrency,
+        # The adapter builds every request itself, well-formed by construction (docs/performance.md).
+        parameter_validation=False,
     )
     return OrdersTable(
         client,
@@ -59,13 +77,34 @@ def orders_table() -> OrdersTable:
     )
 
 
-def client_id() -> str:
-    """The tenant, taken only from the authorizer's context, never from the request itself."""
+@dataclass(frozen=True)
+class Credential:
+    kind: str
+    client_id: str | None  # None for an operations key: no client of its own
+
+
+def credential() -> Credential:
+    """Who calls, taken only from the authorizer's context, never from the request itself."""
     authorizer = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
+    # A context without a kind comes from an authorizer result cached before keys had kinds: those
+    # were all client keys.
+    kind = authorizer.get("kind") or CLIENT_KEY
+    if kind == OPERATIONS_KEY:
+        return Credential(OPERATIONS_KEY, None)
     tenant = authorizer.get("client_id")
-    if not isinstance(tenant, str) or not tenant:
+    if kind != CLIENT_KEY or not isinstance(tenant, str) or not tenant:
         raise NotAuthenticated()
-    return tenant
+    return Credential(CLIENT_KEY, tenant)
+
+
+def client_id() -> str:
+    """The tenant of a client key. Any other credential is not valid on a client's routes (401, as
+    API Gateway answers when the authorizer's policy does not allow the route; docs/tracking.md)."""
+    caller = credential()
+    if caller.client_id is None:
+        logger.info("credential not valid on this route", extra={"kind": caller.kind})
+        raise NotAuthenticated()
+    return caller.client_id
 
 
 # The routes are deliberately not wrapped in tracer.capture_method: on any exception, including the
@@ -104,6 +143,19 @@ def get_forward_order(identifier: str) -> Response:
         tenant, order_id, orders_table(), deadline_seconds=get_settings().request_deadline_seconds
     )
     return _json(HTTPStatus.OK, order)
+
+
+@app.get("/tracking/<tracking_number>")
+def get_tracking(tracking_number: str) -> Response:
+    # A client key sees its own items; an operations key every client's, each labelled.
+    caller = credential()
+    path_parameters = app.current_event.path_parameters or {}
+    scanned = path_parameters.get("tracking_number") or unquote(tracking_number)
+    result = tracking.lookup(
+        caller.client_id, scanned, orders_table(), deadline_seconds=get_settings().request_deadline_seconds
+    )
+    logger.info("tracking lookup", extra={"kind": caller.kind, "matches": len(result["matches"])})
+    return _json(HTTPStatus.OK, result)
 
 
 # -- errors: the only place where a domain error becomes an HTTP response ------------------------
@@ -155,6 +207,11 @@ def handle_validation_failed(error: ValidationFailed) -> Response:
 
 @app.exception_handler(OrderNotFound)
 def handle_order_not_found(_: OrderNotFound) -> Response:
+    return _error(HTTPStatus.NOT_FOUND, "Not Found")
+
+
+@app.exception_handler(TrackingNumberNotFound)
+def handle_tracking_number_not_found(_: TrackingNumberNotFound) -> Response:
     return _error(HTTPStatus.NOT_FOUND, "Not Found")
 
 

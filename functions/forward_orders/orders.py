@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic_core import PydanticCustomError
 
+from forward_orders import tracking
 from forward_orders.errors import OrderNotFound
 from forward_orders.models import ITEM_FIELDS, ORDER_FIELDS, Item, Order, OrdersBatch
 from forward_orders.models import identifier as valid_identifier
@@ -48,6 +49,8 @@ def record_writes(client_id: str, batch: OrdersBatch) -> list[RecordWrite]:
         for item in order.items:
             fields = _present(item, ITEM_FIELDS)
             fields["order_identifier"] = order.identifier
+            # The normalised copies the tracking indexes are keyed on, set with the numbers they copy.
+            fields.update(tracking.index_attributes(client_id, fields))
             writes.append(RecordWrite(client_id, order.identifier, item.identifier, fields))
     return writes
 

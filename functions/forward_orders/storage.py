@@ -25,7 +25,18 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
-from common.tables import ORDERS_PARTITION_KEY, ORDERS_SORT_KEY
+# The record layout (key prefixes, the partition key's separator, the timestamps) is shared with the
+# order events function.
+from common.order_records import (
+    FIRST_RECEIVED,
+    ITEM_SORT_KEY_PREFIX,  # noqa: F401  (tests read it from here)
+    LAST_RECEIVED,
+    ORDER_SORT_KEY,
+    PARTITION_SEPARATOR,
+    partition_key,
+    sort_key,
+)
+from common.tables import ORDERS_PARTITION_KEY, ORDERS_SORT_KEY, TRACKING_CLIENT_KEY, TRACKING_INDEXES
 from forward_orders.errors import StorageUnavailable
 
 if TYPE_CHECKING:
@@ -33,11 +44,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-ORDER_SORT_KEY = "ORDER"
-ITEM_SORT_KEY_PREFIX = "I#"
-PARTITION_SEPARATOR = "#"
-FIRST_RECEIVED = "first_received_at"
-LAST_RECEIVED = "last_received_at"
 PK = ORDERS_PARTITION_KEY.name
 SK = ORDERS_SORT_KEY.name
 # Attributes that are storage layout, not order or item fields.
@@ -56,6 +62,8 @@ _RETRYABLE_CODES = frozenset(
 )
 
 StoredValue = str | int | list[dict[str, str]]
+# BatchGetItem reads at most this many keys per call.
+_BATCH_GET_LIMIT = 100
 _SYSTEM_RANDOM = random.SystemRandom()
 
 
@@ -76,20 +84,22 @@ class StoredOrder:
 
 
 @dataclass(frozen=True)
+class TrackedItem:
+    """An item record found through a tracking index: whose it is, which field matched, its fields."""
+
+    client_id: str
+    order_identifier: str
+    field: str
+    record: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class RetryPolicy:
     """Backoff: attempt n waits uniform(0, min(max_delay, base_delay * 2**(n-1))) seconds."""
 
     max_attempts: int = 4
     base_delay: float = 0.05
     max_delay: float = 1.0
-
-
-def partition_key(client_id: str, order_identifier: str) -> str:
-    return f"{client_id}{PARTITION_SEPARATOR}{order_identifier}"
-
-
-def sort_key(item_identifier: str | None) -> str:
-    return ORDER_SORT_KEY if item_identifier is None else ITEM_SORT_KEY_PREFIX + item_identifier
 
 
 def is_retryable(error: BaseException) -> bool:
@@ -198,6 +208,97 @@ class OrdersTable:
         # depend on that layout detail.
         items.sort(key=lambda item: item["identifier"])
         return StoredOrder(order=order, items=items)
+
+    # -- tracking lookup (docs/tracking.md) ------------------------------------------------------
+
+    def find_by_tracking_key(
+        self, key: str, *, client_id: str | None, limit: int, deadline: float
+    ) -> list[TrackedItem]:
+        """Items whose indexed tracking number or reverse tracking number is ``key``: one Query on
+        each index, in parallel, up to ``limit`` items from each. ``client_id`` None reads every
+        client's items (an operations key); otherwise only that client's. Eventually consistent:
+        an index cannot be read strongly."""
+        futures = [
+            self._pool.submit(self._query_tracking_index, field, key, client_id, limit, deadline)
+            for field in TRACKING_INDEXES
+        ]
+        return [item for future in futures for item in future.result()]
+
+    def _query_tracking_index(
+        self, field: str, key: str, client_id: str | None, limit: int, deadline: float
+    ) -> list[TrackedItem]:
+        index = TRACKING_INDEXES[field]
+        names = {"#k": index.partition_key.name}
+        values: dict[str, Any] = {":k": {"S": key}}
+        condition = "#k = :k"
+        if client_id is not None:
+            names["#c"] = TRACKING_CLIENT_KEY.name
+            values[":c"] = {"S": client_id}
+            condition += " AND #c = :c"
+        found: list[TrackedItem] = []
+        start_key: dict[str, Any] | None = None
+        while len(found) < limit:
+            request: dict[str, Any] = {
+                "TableName": self._table_name,
+                "IndexName": index.name,
+                "KeyConditionExpression": condition,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
+                "Limit": limit - len(found),
+            }
+            if start_key is not None:
+                request["ExclusiveStartKey"] = start_key
+            page = self._call(partial(self._client.query, **request), deadline)
+            for raw in page.get("Items", []):
+                owner, separator, order_identifier = raw[PK]["S"].partition(PARTITION_SEPARATOR)
+                # The key condition already scopes a client's lookup; this keeps it so whatever
+                # the index holds.
+                if not separator or (client_id is not None and owner != client_id):
+                    continue
+                found.append(TrackedItem(owner, order_identifier, field, _record(raw)))
+            start_key = page.get("LastEvaluatedKey")
+            if not start_key:
+                break
+        return found
+
+    def order_concepts(self, orders: set[tuple[str, str]], deadline: float) -> dict[tuple[str, str], str]:
+        """The ``concept`` of each (client id, order identifier) that has one: BatchGetItem of the
+        order records, only their key and concept, 100 keys a call, unprocessed keys retried."""
+        concepts: dict[tuple[str, str], str] = {}
+        keys = [
+            {PK: {"S": partition_key(client, order)}, SK: {"S": ORDER_SORT_KEY}}
+            for client, order in sorted(orders)
+        ]
+        for start in range(0, len(keys), _BATCH_GET_LIMIT):
+            request: dict[str, Any] = {
+                self._table_name: {
+                    "Keys": keys[start : start + _BATCH_GET_LIMIT],
+                    "ProjectionExpression": "#pk, #concept",
+                    "ExpressionAttributeNames": {"#pk": PK, "#concept": "concept"},
+                }
+            }
+            attempt = 0
+            while request:
+                attempt += 1
+                response = self._call(partial(self._client.batch_get_item, RequestItems=request), deadline)
+                for raw in response.get("Responses", {}).get(self._table_name, []):
+                    client, _, order = raw[PK]["S"].partition(PARTITION_SEPARATOR)
+                    concept = raw.get("concept", {}).get("S")
+                    if concept is not None:
+                        concepts[(client, order)] = concept
+                request = dict(response.get("UnprocessedKeys") or {})
+                if request:
+                    self._back_off(attempt, deadline, "order records still unprocessed")
+        return concepts
+
+    def _back_off(self, attempt: int, deadline: float, what: str) -> None:
+        """Wait before attempt ``attempt + 1``, as ``_call`` does, or give up."""
+        if attempt >= self._retry.max_attempts:
+            raise StorageUnavailable(f"{what} after {attempt} attempts")
+        delay = self._jitter() * min(self._retry.max_delay, self._retry.base_delay * 2 ** (attempt - 1))
+        if time.monotonic() + delay >= deadline:
+            raise StorageUnavailable(f"request deadline reached: {what}")
+        self._sleep(delay)
 
     # -- retries --------------------------------------------------------------------------------
 

@@ -16,11 +16,20 @@ from typing import Any
 
 import boto3
 import pytest
-from infra.api import API_TABLE_ACTIONS, AUTHORIZER_TABLE_ACTIONS
+from infra.api import API_INDEX_ACTIONS, API_TABLE_ACTIONS, AUTHORIZER_TABLE_ACTIONS
 from infra.monitoring import DENIED_LOG_MESSAGE
 
 from common.api_keys import ApiKeyStore
-from tests.conftest import API_KEYS_TABLE_NAME, REGION, LambdaContext, api_event, get_order, post_orders
+from common.tables import TRACKING_INDEXES
+from tests.conftest import (
+    API_KEYS_TABLE_NAME,
+    REGION,
+    LambdaContext,
+    api_event,
+    call_api,
+    get_order,
+    post_orders,
+)
 
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123/v1/POST/forward_orders"
 
@@ -33,6 +42,18 @@ def dynamodb_calls(dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[l
     session.events.register("before-call.dynamodb", lambda model, **_: calls.append(f"dynamodb:{model.name}"))
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", session)
     yield calls
+
+
+@pytest.fixture
+def dynamodb_targets(dynamodb_calls: list[str]) -> list[tuple[str, str | None]]:
+    """As ``dynamodb_calls``, each operation with the index it read (None: the table itself)."""
+    targets: list[tuple[str, str | None]] = []
+
+    def record(model: Any, params: dict[str, Any], **_: Any) -> None:
+        targets.append((f"dynamodb:{model.name}", params.get("IndexName")))
+
+    boto3.DEFAULT_SESSION.events.register("before-parameter-build.dynamodb", record)
+    return targets
 
 
 def _authorize(headers: dict[str, str]) -> dict[str, Any]:
@@ -51,15 +72,34 @@ def test_authorizer_calls_only_what_its_role_allows(dynamodb: Any, dynamodb_call
 
 
 @pytest.mark.filterwarnings("ignore:No application metrics to publish")
-def test_api_function_calls_only_what_its_role_allows(dynamodb_calls: list[str]) -> None:
-    order = {
-        "identifier": "order-1",
-        "items": [{"identifier": "item-1", "upc": "012345678905", "sku": "SKU-1", "quantity": 1}],
-    }
+def test_api_function_calls_only_what_its_role_allows(
+    dynamodb_targets: list[tuple[str, str | None]],
+) -> None:
+    """Every route, a tracking lookup by a client key and by an operations key included: the table
+    actions are the role's on the table, the index actions the role's on exactly the tracking indexes."""
+    item = {"identifier": "item-1", "upc": "012345678905", "sku": "SKU-1", "quantity": 1}
+    item |= {"tracking_number": "1Z-A", "reverse_tracking_number": "1Z-B"}
+    order = {"identifier": "order-1", "concept": "Outlet", "items": [item]}
     assert post_orders({"orders": [order]}).status == 200
     assert get_order("order-1").status == 200
     assert get_order("no-such-order").status == 404
-    assert set(dynamodb_calls) == set(API_TABLE_ACTIONS)
+    for context in ({"kind": "client", "client_id": "acme"}, {"kind": "operations", "key_name": "ops"}):
+        for number, status in (("1z-a", 200), ("1Z-B", 200), ("nothing", 404)):
+            event = api_event(
+                "GET",
+                f"/tracking/{number}",
+                resource="/tracking/{tracking_number}",
+                path_parameters={"tracking_number": number},
+            )
+            event["requestContext"]["authorizer"] = {"principalId": "p", **context}
+            assert call_api(event).status == status
+    table_actions = {action for action, index in dynamodb_targets if index is None}
+    index_actions = {action for action, index in dynamodb_targets if index is not None}
+    assert table_actions == set(API_TABLE_ACTIONS)
+    assert index_actions == set(API_INDEX_ACTIONS)
+    assert {index for _, index in dynamodb_targets if index is not None} == {
+        index.name for index in TRACKING_INDEXES.values()
+    }
 
 
 def test_a_refused_credential_logs_the_line_the_denials_metric_counts(

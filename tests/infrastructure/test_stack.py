@@ -8,12 +8,18 @@ from typing import Any
 
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
-from infra.api import API_TABLE_ACTIONS, AUTHORIZER_TABLE_ACTIONS, GATEWAY_RESPONSES, access_log_format
+from infra.api import (
+    API_INDEX_ACTIONS,
+    API_TABLE_ACTIONS,
+    AUTHORIZER_TABLE_ACTIONS,
+    GATEWAY_RESPONSES,
+    access_log_format,
+)
 from infra.config import API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS, STORAGE_CALL_WORST_CASE_SECONDS
 from infra.monitoring import BUSINESS_METRICS
 
 from common.api_routes import CATCH_ALL_RESOURCE, FALLBACK_METHOD, ROOT_RESOURCE, ROUTES
-from common.tables import API_KEYS_TABLE, ORDERS_TABLE, TableSchema
+from common.tables import API_KEYS_TABLE, ORDERS_TABLE, TRACKING_INDEXES, TableSchema
 from forward_orders.settings import ENVIRONMENT, LIMITS_ENVIRONMENT
 from tests.infrastructure.synthesis import Synthesis, arn_of, ref, resource_paths
 
@@ -46,6 +52,12 @@ def _statements_of_role(synthesized: Synthesis, role_id: str) -> list[dict[str, 
     return statements
 
 
+def _resources(statement: dict[str, Any]) -> Any:
+    """A statement's Resource, a list of them in a stable order."""
+    resource = statement["Resource"]
+    return sorted(resource, key=json.dumps) if isinstance(resource, list) else resource
+
+
 def _actions(statement: dict[str, Any]) -> list[str]:
     actions = statement["Action"]
     return [actions] if isinstance(actions, str) else list(actions)
@@ -68,7 +80,7 @@ def test_both_functions_run_the_newest_python_on_arm64_with_json_logs_and_tracin
     synthesized: Synthesis,
 ) -> None:
     functions = synthesized.of_type("AWS::Lambda::Function")
-    assert len(functions) == 2
+    assert len(functions) == 3  # the API, the authorizer, order events (test_events_stack.py)
     (layer_id, _) = synthesized.one("AWS::Lambda::LayerVersion")
     for function in functions.values():
         properties = function["Properties"]
@@ -138,7 +150,7 @@ def test_functions_get_every_variable_their_settings_read(synthesized: Synthesis
 
 def test_every_log_group_has_a_retention(synthesized: Synthesis) -> None:
     log_groups = synthesized.of_type("AWS::Logs::LogGroup")
-    assert len(log_groups) == 4  # two functions, access logs, execution logs
+    assert len(log_groups) == 5  # three functions, access logs, execution logs
     for log_group in log_groups.values():
         assert log_group["Properties"]["RetentionInDays"] == 30
         assert log_group["DeletionPolicy"] == "Delete"
@@ -169,25 +181,34 @@ def test_tables_are_on_demand_recoverable_protected_encrypted_and_retained(synth
 
 
 def test_each_function_may_call_only_its_own_table_actions(synthesized: Synthesis) -> None:
-    orders_arn = arn_of(_table_id(synthesized, ORDERS_TABLE))
+    orders_id = _table_id(synthesized, ORDERS_TABLE)
     keys_arn = arn_of(_table_id(synthesized, API_KEYS_TABLE))
-    for name_part, actions, table_arn in (
-        ("Handler", API_TABLE_ACTIONS, orders_arn),
-        ("Authorizer", AUTHORIZER_TABLE_ACTIONS, keys_arn),
+    # The API function: its table actions on the orders table, and the tracking lookup's Query on
+    # the two tracking indexes, named one by one (test_tracking_stack.py has the details).
+    index_arns = sorted(
+        (
+            {"Fn::Join": ["", [arn_of(orders_id), f"/index/{index.name}"]]}
+            for index in TRACKING_INDEXES.values()
+        ),
+        key=json.dumps,
+    )
+    for name_part, grants in (
+        ("Handler", [(API_TABLE_ACTIONS, arn_of(orders_id)), (API_INDEX_ACTIONS, index_arns)]),
+        ("Authorizer", [(AUTHORIZER_TABLE_ACTIONS, keys_arn)]),
     ):
         _, function = _function(synthesized, name_part)
         role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
         statements = _statements_of_role(synthesized, role_id)
         table_statements = [s for s in statements if any(a.startswith("dynamodb:") for a in _actions(s))]
-        assert len(table_statements) == 1
-        assert sorted(_actions(table_statements[0])) == sorted(actions)
-        assert table_statements[0]["Resource"] == table_arn
+        assert sorted((sorted(_actions(s)), _resources(s)) for s in table_statements) == sorted(
+            (sorted(actions), resource) for actions, resource in grants
+        )
         log_group_id = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
-        by_actions = {tuple(sorted(_actions(s))): s["Resource"] for s in statements}
+        by_actions = {tuple(sorted(_actions(s))): _resources(s) for s in statements}
         assert by_actions == {
             ("logs:CreateLogStream", "logs:PutLogEvents"): arn_of(log_group_id),
             ("xray:PutTelemetryRecords", "xray:PutTraceSegments"): "*",
-            tuple(sorted(actions)): table_arn,
+            **{tuple(sorted(actions)): resource for actions, resource in grants},
         }
         role = synthesized.resources[role_id]["Properties"]
         assert "ManagedPolicyArns" not in role
@@ -221,9 +242,12 @@ def test_routes_are_the_contracts_plus_authorized_fallbacks(synthesized: Synthes
     expected = {(route.resource, route.method) for route in ROUTES}
     expected |= {(route.resource, FALLBACK_METHOD) for route in ROUTES}
     expected |= {(ROOT_RESOURCE, FALLBACK_METHOD), (CATCH_ALL_RESOURCE, FALLBACK_METHOD)}
+    # A resource above a route's, which API Gateway would otherwise answer itself.
+    expected |= {("/tracking", FALLBACK_METHOD)}
     assert methods == expected
     assert ("/forward_orders", "POST") in methods
     assert ("/forward_orders/{identifier}", "GET") in methods
+    assert ("/tracking/{tracking_number}", "GET") in methods
 
 
 def test_every_method_is_guarded_by_the_authorizer_and_proxied_to_the_alias(synthesized: Synthesis) -> None:
@@ -359,7 +383,7 @@ def test_alarms_cover_api_functions_and_tables_and_notify_the_topic(synthesized:
 
     assert len(alarms_on("5XXError", "Count")) == 1  # the 5xx rate
     assert len(alarms_on("Latency")) == 1
-    assert len(alarms_on("Errors")) == 2  # both functions
+    assert len(alarms_on("Errors")) == 3  # every function (order events: test_events_stack.py)
     assert len(alarms_on("Throttles")) == 2
     assert len(alarms_on("ThrottledRequests")) == 1
     assert len(alarms_on("SystemErrors")) == 1
