@@ -34,6 +34,21 @@ unit: install
 
 test: lint typecheck unit
 
+# The long reliability runs (docs/reliability.md): thousands of requests under injected storage
+# faults, bigger concurrency, fuzzing and property runs; their figures are printed at the end.
+.PHONY: soak
+soak: install
+	FORWARD_ORDERS_SOAK=1 $(BIN)/pytest tests/reliability --timeout=3000 -q -p no:cacheprovider
+
+# The benchmark (docs/performance.md): ratios against floors measured in the same run; writes
+# bench/results.json. QUICK=1 (or bench-quick) measures everything once, as CI does, in under a minute.
+.PHONY: bench bench-quick
+bench: install
+	$(BIN)/python -m bench $(if $(QUICK),--quick)
+
+bench-quick:
+	$(MAKE) bench QUICK=1
+
 # Re-resolve the pinned versions after editing pyproject.toml.
 lock: install
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements/dev.txt --no-header

@@ -83,7 +83,8 @@ class ServiceConfig(BaseModel):
     create_api_gateway_cloud_watch_role: bool = True
 
     # -- Lambda ---------------------------------------------------------------------------------
-    api_memory_mb: int = Field(default=1024, ge=128, le=10240)
+    # 1,769 MB is one full vCPU: the function is CPU-bound on one thread (docs/performance.md).
+    api_memory_mb: int = Field(default=1769, ge=128, le=10240)
     api_timeout_seconds: int = Field(default=25, ge=1, le=API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS)
     authorizer_memory_mb: int = Field(default=512, ge=128, le=10240)
     authorizer_timeout_seconds: int = Field(default=5, ge=1, le=API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS)

@@ -27,12 +27,19 @@ def dynamodb_client(
     max_pool_connections: int = 10,
     region_name: str | None = None,
     endpoint_url: str | None = None,
+    parameter_validation: bool = True,
 ) -> DynamoDBClient:
+    # parameter_validation=False skips botocore's client-side check of each request against the
+    # service model (about a quarter of botocore's CPU per call, docs/performance.md); only for
+    # callers whose requests are well-formed by construction. DynamoDB still validates them.
     config = Config(
-        retries={"mode": "standard", "max_attempts": max_attempts},
+        # total_max_attempts counts the first attempt; botocore's "max_attempts" key counts retries
+        # only, so max_attempts=1 would still retry once, with botocore's own backoff.
+        retries={"mode": "standard", "total_max_attempts": max_attempts},
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
         max_pool_connections=max_pool_connections,
         tcp_keepalive=True,
+        parameter_validation=parameter_validation,
     )
     return boto3.client("dynamodb", region_name=region_name, endpoint_url=endpoint_url, config=config)

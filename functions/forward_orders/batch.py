@@ -13,6 +13,7 @@ import binascii
 import json
 from typing import Any
 
+from aws_lambda_powertools.utilities.parser import parse
 from pydantic import ValidationError
 
 from forward_orders.errors import MalformedBody, PayloadTooLarge, Problem, ValidationFailed
@@ -82,9 +83,13 @@ def read_batch(data: Any, limits: Limits) -> OrdersBatch:
         raise ValidationFailed(over_limit[:MAX_PROBLEMS])
     problems = _duplicate_problems(data)
     try:
-        # Not Powertools' parse(): it re-reads a str as JSON text, so a JSON string holding a batch
-        # (double-encoded JSON) would pass as the batch; here a string is just the wrong type.
-        batch = OrdersBatch.model_validate(data)
+        # Powertools' parse() re-reads a str as JSON text, so a JSON string holding a batch
+        # (double-encoded JSON) would pass as the batch: any top-level value other than an object or
+        # an array goes straight to the model, which rejects it as the wrong type.
+        if isinstance(data, dict | list):
+            batch = parse(event=data, model=OrdersBatch)  # type: ignore[arg-type]  # a list is valid too
+        else:
+            batch = OrdersBatch.model_validate(data)
     except ValidationError as exc:
         problems += [_problem(error) for error in exc.errors(include_url=False, include_input=False)]
     if problems:

@@ -13,9 +13,15 @@ import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
+# The models are Powertools parser models (its BaseModel is pydantic v2's), validated with its
+# parse(); importing the parser costs about 1 % of a cold start (docs/performance.md).
 from aws_lambda_powertools.utilities.parser import BaseModel
 from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
+
+# Fields an update may leave out; they keep their stored value (see docs/design.md). Defined with
+# the record layout, which the order events function shares; the API's modules import them from here.
+from common.order_records import ITEM_FIELDS, ORDER_FIELDS  # noqa: F401
 
 MAX_IDENTIFIER_LENGTH = 255
 # Quantities are counts of units in one order line; the bound keeps them in every client's int32.
@@ -195,18 +201,3 @@ class OrdersBatch(BaseModel):
                 "invalid_type", "must be an object with an orders array, or an array of orders"
             )
         return data
-
-
-# Fields an update may leave out; they keep their stored value (see docs/design.md).
-ORDER_FIELDS = ("concept", "postal_code", "created_at")
-ITEM_FIELDS = (
-    "upc",
-    "sku",
-    "quantity",
-    "tracking_number",
-    "reverse_tracking_number",
-    "dropship_identifier",
-    "shipped_date",
-    "return_policy_end_date",
-    "labels",
-)

@@ -24,8 +24,9 @@ class Settings(BaseModel):
 
     orders_table_name: str = Field(min_length=1)
     limits: Limits = Limits()
-    # Storage calls of one request run this many at a time (also the HTTP connection pool size).
-    write_concurrency: int = Field(default=32, ge=1, le=256)
+    # Storage calls of one request run this many at a time (also the HTTP connection pool size):
+    # enough for a typical batch to be one round trip (docs/performance.md).
+    write_concurrency: int = Field(default=64, ge=1, le=256)
     # Attempts per storage call, first one included (botocore standard retry mode).
     storage_max_attempts: int = Field(default=4, ge=1, le=10)
     # No new storage call starts after this many seconds of a request; see docs/design.md.

@@ -1,0 +1,185 @@
+"""A benchmark process: imports the API function once, then measures one thing per command.
+
+The parent (``bench/__main__.py``) starts the processes with the environment of the role and talks
+to them in JSON lines: commands on stdin, replies on the file descriptor named on the command line.
+The process's stdout is where Powertools writes its logs and metrics, as in Lambda; the parent
+sends it to /dev/null.
+
+Roles:
+- ``api``: the API function as deployed (``lambda_handler``), storage at the boto3 boundary.
+- ``floor``: the same work done the cheapest way the service could do it: ``json.loads``, the
+  request models, and botocore building the same UpdateItem requests on the function's own client.
+- ``naive``: a reference writer: one UpdateItem per record, one after the other.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import resource
+import sys
+import time
+import uuid
+from typing import Any
+
+from bench.boundary import Storage
+from bench.layer import install_from_environment
+
+TENANT = "bench-client"
+
+
+class Context:
+    """The parts of Lambda's context object that Powertools reads."""
+
+    function_name = "forward-orders-api"
+    memory_limit_in_mb = int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024"))
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:forward-orders-api:live"
+    aws_request_id = "00000000-0000-0000-0000-000000000000"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 25_000
+
+
+def api_event(body: bytes) -> dict[str, Any]:
+    """A POST /forward_orders as API Gateway sends it: base64 body (binary media type */*)."""
+    request_id = str(uuid.uuid4())
+    headers = {"Content-Type": "application/json", "Authorization": "Bearer not-checked-here"}
+    return {
+        "resource": "/forward_orders",
+        "path": "/forward_orders",
+        "httpMethod": "POST",
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": "/forward_orders",
+            "httpMethod": "POST",
+            "path": "/v1/forward_orders",
+            "stage": "v1",
+            "requestId": request_id,
+            "accountId": "123456789012",
+            "apiId": "bench",
+            "identity": {"sourceIp": "203.0.113.10", "userAgent": "bench"},
+            "authorizer": {"principalId": TENANT, "client_id": TENANT},
+        },
+        "body": base64.b64encode(body).decode(),
+        "isBase64Encoded": True,
+    }
+
+
+def trace_header(sampled: bool = True) -> str:
+    root = f"1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}"
+    return f"Root={root};Parent={uuid.uuid4().hex[:16]};Sampled={int(sampled)}"
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+class ApiRole:
+    def __init__(self) -> None:
+        from forward_orders import handler
+
+        self.handler = handler
+        self.storage = Storage()
+        self.storage.install(handler.orders_table()._client)
+
+    def request(self, body: bytes, delay: float, capture: bool = False) -> dict[str, Any]:
+        self.storage.delay = delay
+        self.storage.calls = 0
+        if capture:
+            self.storage.capture()
+        event = api_event(body)
+        if "_X_AMZN_TRACE_ID" in os.environ:
+            # The Lambda runtime sets a new trace header for every invocation; X-Ray starts a new
+            # segment for it in every thread that records something.
+            os.environ["_X_AMZN_TRACE_ID"] = trace_header(os.environ.get("BENCH_SAMPLED", "1") == "1")
+        cpu, wall = time.process_time(), time.perf_counter()
+        response = self.handler.lambda_handler(event, Context())
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        if response["statusCode"] != 200:
+            raise RuntimeError(f"the API answered {response['statusCode']}: {response.get('body')}")
+        reply: dict[str, Any] = {"wall": wall, "cpu": cpu, "calls": self.storage.calls, "rss_mb": _rss_mb()}
+        if capture:
+            reply["params"] = self.storage.captured
+            self.storage.captured = None
+        return reply
+
+
+class FloorRole:
+    """JSON parse + model validation + botocore building the requests: what no implementation of
+    this contract on boto3 can skip."""
+
+    def __init__(self) -> None:
+        from forward_orders import handler
+        from forward_orders.models import OrdersBatch
+
+        self.model = OrdersBatch
+        self.client = handler.orders_table()._client  # the function's own client and config
+        self.storage = Storage()
+        self.storage.install(self.client)
+        self.params: list[dict[str, Any]] = []
+
+    def request(self, body: bytes, delay: float) -> dict[str, Any]:
+        self.storage.delay = delay
+        cpu, wall = time.process_time(), time.perf_counter()
+        self.model.model_validate(json.loads(body))
+        for params in self.params:
+            self.client.update_item(**params)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        return {"wall": wall, "cpu": cpu, "calls": len(self.params)}
+
+
+class NaiveRole(FloorRole):
+    def __init__(self) -> None:
+        super().__init__()
+        from bench.naive import NaiveWriter
+
+        self.writer = NaiveWriter(self.client, os.environ["ORDERS_TABLE_NAME"])
+
+    def request(self, body: bytes, delay: float) -> dict[str, Any]:
+        self.storage.delay = delay
+        self.storage.calls = 0
+        cpu, wall = time.process_time(), time.perf_counter()
+        self.writer.post(TENANT, body)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        return {"wall": wall, "cpu": cpu, "calls": self.storage.calls}
+
+
+ROLES = {"api": ApiRole, "floor": FloorRole, "naive": NaiveRole}
+
+
+def main() -> None:
+    install_from_environment()
+    role_name, reply_fd = sys.argv[1], int(sys.argv[2])
+    replies = os.fdopen(reply_fd, "w", buffering=1)
+    started = time.perf_counter()
+    role: Any = ROLES[role_name]()
+    replies.write(json.dumps({"ready": time.perf_counter() - started}) + "\n")
+    for line in sys.stdin:
+        command = json.loads(line)
+        name = command.pop("command")
+        if name == "stop":
+            break
+        if name == "params":
+            role.params = command["params"]
+            reply: dict[str, Any] = {}
+        elif name == "request":
+            body = base64.b64decode(command.pop("body"))
+            reply = role.request(body, **command)
+        elif name == "limits":
+            from forward_orders.settings import get_settings
+
+            reply = get_settings().limits.model_dump()
+        else:
+            raise ValueError(f"unknown command {name}")
+        replies.write(json.dumps(reply) + "\n")
+
+
+if __name__ == "__main__":
+    main()
