@@ -11,10 +11,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from forward_orders_cli import keys, serve
+from forward_orders_cli import keys, openapi, serve
 from forward_orders_cli.errors import CliError
 
-COMMANDS = (serve, keys)
+COMMANDS = (serve, keys, openapi)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,669 @@
+"""``forward-orders openapi``: the OpenAPI 3.1 document of the API, generated from the code.
+
+The request schemas come from the pydantic models the API function validates with
+(``forward_orders.models``): pydantic walks the models, and every value rule (a ``BeforeValidator``
+such as ``identifier`` or ``quantity``) is replaced by the JSON Schema of what that rule really
+accepts, which is wider than the field's Python type: the API is a tolerant reader, so a JSON integer
+is accepted in every string field, strings are trimmed, and ``null`` means "not sent". A rule this
+module does not know is an error, so a new validator cannot silently become ``"type": "string"``.
+The paths come from ``common.api_routes.ROUTES``, the one route table of the stack and the local
+server; the limits are the documented defaults (``forward_orders.settings.Limits``).
+
+``openapi.json`` at the repository root is this command's output; a test regenerates it and compares.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
+
+from common.api_routes import ROUTES, ApiRoute
+from forward_orders import models
+from forward_orders.settings import Limits
+
+OPENAPI_VERSION = "3.1.0"
+API_VERSION = "1"
+SCHEMA_REF = "#/components/schemas/{model}"
+# Problem codes of a 422 (CONTRACT.md).
+PROBLEM_CODES = ("missing_field", "invalid_type", "invalid_format", "invalid", "duplicate")
+MAX_PROBLEMS = 100  # forward_orders.batch.MAX_PROBLEMS, not imported: it is the function's module
+REQUEST_ID_HEADER = "x-request-id"
+
+
+# -- value rules ----------------------------------------------------------------------------------
+
+
+def _whitespace_class() -> str:
+    """A regex character class of exactly the characters ``str.strip()`` removes (``str.isspace``),
+    written with escapes that mean the same in ECMA-262 (JSON Schema) and Python regexes."""
+    spaces = [code for code in range(0x110000) if chr(code).isspace()]
+    ranges: list[tuple[int, int]] = []
+    for code in spaces:
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1] = (ranges[-1][0], code)
+        else:
+            ranges.append((code, code))
+
+    def escape(code: int) -> str:
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return "".join(escape(a) if a == b else f"{escape(a)}-{escape(b)}" for a, b in ranges)
+
+
+WS = _whitespace_class()
+# Contains something besides whitespace: not empty once trimmed.
+NOT_BLANK = f"[^{WS}]"
+BLANK_PATTERN = f"^[{WS}]*$"
+# Trimmed length 1 to MAX_IDENTIFIER_LENGTH.
+IDENTIFIER_PATTERN = f"^[{WS}]*[^{WS}](?:[\\s\\S]{{0,{models.MAX_IDENTIFIER_LENGTH - 2}}}[^{WS}])?[{WS}]*$"
+# A digit string from 1 to 2147483647 (MAX_QUANTITY), at most 10 characters once trimmed, written
+# without lookarounds (generators of examples handle them poorly): no leading zero and up to 9
+# digits, or 10 digits up to the maximum, or k leading zeros and up to 9 - k more digits.
+_TEN_DIGITS_UP_TO_MAX = (
+    "1[0-9]{9}|20[0-9]{8}|21[0-3][0-9]{7}|214[0-6][0-9]{6}|2147[0-3][0-9]{5}|21474[0-7][0-9]{4}"
+    "|214748[0-2][0-9]{3}|2147483[0-5][0-9]{2}|21474836[0-3][0-9]|214748364[0-7]"
+)
+_LEADING_ZEROS = "|".join(f"0{{{k}}}[1-9][0-9]{{0,{9 - k}}}" for k in range(1, 10))
+QUANTITY_PATTERN = f"^[{WS}]*(?:[1-9][0-9]{{0,8}}|{_TEN_DIGITS_UP_TO_MAX}|{_LEADING_ZEROS})[{WS}]*$"
+# YYYY-MM-DD (a day that exists in that month; February 29 in leap years only, which a regex
+# cannot say: see DATE_FORMAT), optionally THH:MM:SS[.fff][Z|±HH:MM].
+_DAY = (
+    "(?:000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
+    "|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-9]))"
+)
+_TIME = "T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\\.[0-9]+)?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?"
+DATE_PATTERN = f"^[{WS}]*{_DAY}(?:{_TIME})?[{WS}]*$"
+STORED_DATE_PATTERN = f"^{_DAY}(?:{_TIME})?$"
+# A format of this document: a real calendar date, or that date with a time (DATE_PATTERN).
+DATE_FORMAT = "date-or-date-time"
+LABEL_TYPE_PATTERN = f"^[{WS}]*(?:{'|'.join(models.LABEL_TYPES)})[{WS}]*$"
+
+_INTEGER_NOTE = (
+    "A JSON integer (written without a fraction or exponent: 7, not 7.0 or 7e0) is accepted too and "
+    "stored as its exact decimal digits."
+)
+_TRIM_NOTE = "Trimmed."
+
+
+def _string_or_integer(string: dict[str, Any], integer: dict[str, Any], description: str) -> JsonSchemaValue:
+    return {
+        "oneOf": [{"type": "string", **string}, {"type": "integer", **integer}],
+        "description": description,
+    }
+
+
+def _required_text() -> JsonSchemaValue:
+    return _string_or_integer(
+        {"pattern": NOT_BLANK},
+        {},
+        f"Required; empty once trimmed is missing_field. {_TRIM_NOTE} {_INTEGER_NOTE}",
+    )
+
+
+def _optional_text() -> JsonSchemaValue:
+    return {
+        "oneOf": [{"type": "string"}, {"type": "integer"}, {"type": "null"}],
+        "description": "Optional; null, or empty once trimmed, means not sent (the stored value is kept). "
+        f"{_TRIM_NOTE} {_INTEGER_NOTE}",
+    }
+
+
+def _identifier() -> JsonSchemaValue:
+    longest = models.MAX_IDENTIFIER_LENGTH
+    return _string_or_integer(
+        {"pattern": IDENTIFIER_PATTERN},
+        # An integer's decimal digits (and sign) count as its length.
+        {"minimum": -(10 ** (longest - 1) - 1), "maximum": 10**longest - 1},
+        f"Required, 1 to {longest} characters once trimmed (longer is invalid). {_TRIM_NOTE} {_INTEGER_NOTE}",
+    )
+
+
+def _optional_date() -> JsonSchemaValue:
+    return {
+        "oneOf": [
+            {"type": "string", "pattern": DATE_PATTERN, "format": DATE_FORMAT},
+            {"type": "string", "pattern": BLANK_PATTERN},
+            {"type": "null"},
+        ],
+        "description": "Optional ISO 8601 date YYYY-MM-DD (a day that exists), or date-time "
+        "YYYY-MM-DDTHH:MM:SS with an optional fraction and an optional Z or ±HH:MM; anything else is "
+        "invalid_format. Stored exactly as sent, after trimming. Null, or empty once trimmed, means "
+        "not sent.",
+    }
+
+
+def _quantity() -> JsonSchemaValue:
+    return _string_or_integer(
+        {"pattern": QUANTITY_PATTERN},
+        {"minimum": 1, "maximum": models.MAX_QUANTITY},
+        f"Required integer from 1 to {models.MAX_QUANTITY} (written without a fraction or exponent); "
+        "a string of digits (at most 10 once trimmed) is accepted too. Fractions, booleans, zero and "
+        "negatives are rejected.",
+    )
+
+
+def _label_type() -> JsonSchemaValue:
+    return {
+        "type": "string",
+        "pattern": LABEL_TYPE_PATTERN,
+        "description": f"Exactly {' or '.join(models.LABEL_TYPES)} (after trimming; case matters).",
+    }
+
+
+# Each value rule of forward_orders.models and the schema of what it accepts.
+VALUE_RULES: dict[Callable[..., Any], Callable[[], JsonSchemaValue]] = {
+    models.required_text: _required_text,
+    models.optional_text: _optional_text,
+    models.identifier: _identifier,
+    models.optional_date: _optional_date,
+    models.quantity: _quantity,
+    models.label_type: _label_type,
+}
+# Rules that only turn null into missing_field: the schema is the wrapped type's.
+PASS_THROUGH_RULES: frozenset[Callable[..., Any]] = frozenset({models.required_list})
+
+# What each stored field looks like in a GET response, by the rule that validated it.
+STORED_VALUES: dict[Callable[..., Any], JsonSchemaValue] = {
+    models.required_text: {"type": "string", "minLength": 1},
+    models.optional_text: {"type": "string", "minLength": 1},
+    models.identifier: {"type": "string", "minLength": 1, "maxLength": models.MAX_IDENTIFIER_LENGTH},
+    models.optional_date: {"type": "string", "pattern": STORED_DATE_PATTERN},
+    models.quantity: {"type": "integer", "minimum": 1, "maximum": models.MAX_QUANTITY},
+    models.label_type: {"type": "string", "enum": list(models.LABEL_TYPES)},
+}
+
+
+class UnknownValueRule(TypeError):
+    """A validator of the request models that this document does not describe yet."""
+
+
+class _RequestSchema(GenerateJsonSchema):
+    """The request models as JSON Schema, each value rule replaced by what it accepts."""
+
+    def function_before_schema(self, schema: core_schema.BeforeValidatorFunctionSchema) -> JsonSchemaValue:
+        rule = _rule_of(schema)
+        if rule in VALUE_RULES:
+            return VALUE_RULES[rule]()
+        if rule in PASS_THROUGH_RULES:
+            return super().function_before_schema(schema)
+        if rule is _bare_array_rule():
+            # {"orders": [...]} or the bare array of orders, which means the same.
+            batch = super().function_before_schema(schema)
+            orders = batch["properties"]["orders"]
+            return {
+                "oneOf": [
+                    batch,
+                    {**orders, "description": 'A bare array of orders: the same as {"orders": [...]}.'},
+                ]
+            }
+        raise UnknownValueRule(f"openapi.py does not know the rule {_name(rule)}: teach it VALUE_RULES")
+
+
+class _StoredSchema(GenerateJsonSchema):
+    """The models as a GET returns them: every value as stored, no nulls, no defaults."""
+
+    def function_before_schema(self, schema: core_schema.BeforeValidatorFunctionSchema) -> JsonSchemaValue:
+        rule = _rule_of(schema)
+        if rule in STORED_VALUES:
+            return dict(STORED_VALUES[rule])
+        if rule in PASS_THROUGH_RULES:
+            return super().function_before_schema(schema)
+        raise UnknownValueRule(f"openapi.py does not know the rule {_name(rule)}: teach it STORED_VALUES")
+
+    def nullable_schema(self, schema: core_schema.NullableSchema) -> JsonSchemaValue:
+        return self.generate_inner(schema["schema"])
+
+    def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
+        return self.generate_inner(schema["schema"])
+
+
+def _rule_of(schema: core_schema.BeforeValidatorFunctionSchema) -> Callable[..., Any]:
+    function: Any = schema["function"]["function"]
+    return getattr(function, "__func__", function)
+
+
+def _bare_array_rule() -> Callable[..., Any]:
+    validator: Any = models.OrdersBatch._accept_bare_array
+    return getattr(validator, "__func__", validator)
+
+
+def _name(rule: Callable[..., Any]) -> str:
+    return getattr(rule, "__qualname__", repr(rule))
+
+
+# -- schemas --------------------------------------------------------------------------------------
+
+FIELD_DESCRIPTIONS = {
+    ("Order", "identifier"): "Unique per order (per client).",
+    ("Order", "concept"): "The brand.",
+    ("Order", "items"): "The order's items; may be empty in an update (items not mentioned stay).",
+    ("Item", "identifier"): "Unique per item within its order.",
+    ("Item", "labels"): "Replaces the item's stored labels as a whole when given.",
+    ("OrdersBatch", "orders"): "The orders to create or update.",
+}
+COUNT_LIMITS = {
+    ("OrdersBatch", "orders"): "max_orders_per_request",
+    ("Order", "items"): "max_items_per_order",
+    ("Item", "labels"): "max_labels_per_item",
+}
+
+
+def request_schemas(limits: Limits) -> dict[str, JsonSchemaValue]:
+    """OrdersBatch and the models it refers to, by name."""
+    generated = models.OrdersBatch.model_json_schema(schema_generator=_RequestSchema, ref_template=SCHEMA_REF)
+    definitions: dict[str, JsonSchemaValue] = generated.pop("$defs")
+    definitions["OrdersBatch"] = generated
+    for name, schema in definitions.items():
+        _describe_model(name, schema, limits)
+    batch, bare_array = definitions["OrdersBatch"]["oneOf"]
+    bare_array.update({k: v for k, v in batch["properties"]["orders"].items() if k != "description"})
+    definitions["OrdersBatch"]["description"] = (
+        'The POST body: {"orders": [Order, ...]}, or the bare array of orders, which means the same. '
+        "Unknown fields are ignored (neither stored nor an error). Two orders with the same identifier, "
+        "or two items with the same identifier in one order, are a duplicate (on the later one); "
+        'integers and strings name the same identifier (7 and "7"). Nothing is written unless the '
+        "whole body is valid."
+    )
+    return definitions
+
+
+def stored_schemas() -> dict[str, JsonSchemaValue]:
+    """StoredOrder, StoredItem and StoredLabel: what GET /forward_orders/{identifier} answers."""
+    generated = models.Order.model_json_schema(
+        schema_generator=_StoredSchema, ref_template="#/components/schemas/Stored{model}"
+    )
+    definitions = {f"Stored{name}": schema for name, schema in generated.pop("$defs").items()}
+    definitions["StoredOrder"] = generated
+    timestamps = {
+        "first_received_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When the server first stored this record (UTC, set once).",
+        },
+        "last_received_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When the server last wrote this record (UTC, every write).",
+        },
+    }
+    for name, schema in definitions.items():
+        _strip_titles(schema)
+        schema["additionalProperties"] = False
+        if name == "StoredLabel":
+            continue
+        schema["properties"].update(timestamps)
+        schema["required"] = [*schema.get("required", []), *timestamps]
+        if name == "StoredOrder":
+            schema["properties"]["items"]["description"] = "Every stored item, sorted by identifier."
+    definitions["StoredOrder"]["description"] = (
+        "The order as stored, with all its items. String fields come back as stored (a number sent in "
+        "a string field comes back as its digits); fields never sent are absent."
+    )
+    return definitions
+
+
+def _describe_model(name: str, schema: JsonSchemaValue, limits: Limits) -> None:
+    _strip_titles(schema)
+    for variant in schema.get("oneOf", [schema]):
+        for field, field_schema in variant.get("properties", {}).items():
+            description = FIELD_DESCRIPTIONS.get((name, field))
+            limit_name = COUNT_LIMITS.get((name, field))
+            array = _array_of(field_schema)
+            if limit_name is not None and array is not None:
+                limit = getattr(limits, limit_name)
+                array["maxItems"] = limit
+                description = (
+                    f"{description or ''} At most {limit} by default (configurable, "
+                    f"{limit_name.upper()}); over it is a 422 invalid on this array."
+                ).strip()
+            if description:
+                text = field_schema.get("description")
+                field_schema["description"] = f"{description} {text}" if text else description
+            if "default" in field_schema and field_schema["default"] is None:
+                del field_schema["default"]  # null is "not sent", already said by the schema
+    if name != "OrdersBatch":
+        schema.pop("description", None)  # the model's docstring, written for developers
+
+
+def _array_of(schema: JsonSchemaValue) -> JsonSchemaValue | None:
+    if schema.get("type") == "array":
+        return schema
+    for alternative in schema.get("anyOf", []) + schema.get("oneOf", []):
+        if alternative.get("type") == "array":
+            return alternative
+    return None
+
+
+def _strip_titles(schema: Any) -> None:
+    if isinstance(schema, dict):
+        schema.pop("title", None)
+        for key, value in schema.items():
+            if key != "properties":
+                _strip_titles(value)
+            else:
+                for field in value.values():
+                    _strip_titles(field)
+    elif isinstance(schema, list):
+        for value in schema:
+            _strip_titles(value)
+
+
+def _message_body(message: str, *, extra: dict[str, JsonSchemaValue] | None = None) -> JsonSchemaValue:
+    properties: dict[str, JsonSchemaValue] = {
+        "message": {"type": "string", "const": message} if message else {"type": "string"},
+        **(extra or {}),
+        "request_id": {"type": "string", "description": f"The same as the {REQUEST_ID_HEADER} header."},
+    }
+    return {"type": "object", "required": ["message", "request_id", *(extra or {})], "properties": properties}
+
+
+def response_schemas() -> dict[str, JsonSchemaValue]:
+    return {
+        "Success": {
+            "type": "object",
+            "required": ["message"],
+            "properties": {
+                "message": {"type": "string", "const": "Success"},
+                "orders_upserted": {"type": "integer", "minimum": 1, "description": "Orders in the body."},
+                "items_upserted": {"type": "integer", "minimum": 0, "description": "Items in the body."},
+            },
+            "description": "Every order and item of the body is stored. More keys may be added.",
+        },
+        "BadRequest": _message_body(
+            "Bad Request",
+            extra={
+                "errors": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": 1,
+                    "items": {
+                        "type": "object",
+                        "required": ["code", "message"],
+                        "properties": {
+                            "code": {"type": "string", "const": "invalid_json"},
+                            "message": {"type": "string"},
+                        },
+                    },
+                }
+            },
+        ),
+        "ValidationFailed": _message_body(
+            "Validation Failed",
+            extra={
+                "errors": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": MAX_PROBLEMS,
+                    "description": f"Every problem found, in document order (at most {MAX_PROBLEMS}).",
+                    "items": {"$ref": SCHEMA_REF.format(model="Problem")},
+                }
+            },
+        ),
+        "Problem": {
+            "type": "object",
+            "required": ["field", "code", "message"],
+            "properties": {
+                "field": {
+                    "type": "string",
+                    "description": "Slash-separated path from the body root with zero-based indexes "
+                    '(orders/0/items/1/sku), also for a bare-array body; "" is the root.',
+                },
+                "code": {"type": "string", "enum": list(PROBLEM_CODES)},
+                "message": {"type": "string"},
+            },
+        },
+        "NotFound": _message_body("Not Found"),
+        "PayloadTooLarge": _message_body("Payload Too Large"),
+        "TooManyRequests": _message_body("Too Many Requests"),
+        "InternalServerError": _message_body("Internal Server Error"),
+        "BadGateway": {
+            **_message_body(""),
+            "description": 'Storage or the authorizer unavailable: "Bad Gateway" (with Retry-After). '
+            "API Gateway's own answer when the integration fails has another message.",
+        },
+        "GatewayError": _message_body(""),
+        "TrackingLookup": {
+            "type": "object",
+            "required": ["tracking_number", "matches", "truncated"],
+            "description": "The items whose tracking number or reverse tracking number matches "
+            "(docs/tracking.md). Only an operations key sees client_id.",
+            "properties": {
+                "tracking_number": {"type": "string", "description": "The normalised number looked up."},
+                "matches": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["order_identifier", "matched", "item"],
+                        "properties": {
+                            "client_id": {"type": "string"},
+                            "order_identifier": {"type": "string"},
+                            "concept": {"type": "string"},
+                            "matched": {
+                                "type": "string",
+                                "enum": ["tracking_number", "reverse_tracking_number"],
+                            },
+                            "item": {"$ref": SCHEMA_REF.format(model="StoredItem")},
+                        },
+                    },
+                },
+                "truncated": {"type": "boolean", "description": "More matched than were returned."},
+            },
+        },
+    }
+
+
+# -- the document -----------------------------------------------------------------------------------
+
+RESPONSES: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
+    # status: (description, body schema or None for no body, extra headers)
+    "400": ("The body is not JSON: empty, not UTF-8, bad base64, or a syntax error.", "BadRequest", ()),
+    "401": ("No valid credential (missing, malformed, unknown or revoked key). No body at all.", None, ()),
+    "404": ("Unknown order (for this client) or route.", "NotFound", ()),
+    "413": ("The body is over the size limit.", "PayloadTooLarge", ()),
+    "422": ("Valid JSON that breaks a rule of the contract: every problem found.", "ValidationFailed", ()),
+    "429": ("The client is over its rate limit.", "TooManyRequests", ("Retry-After",)),
+    "500": ("A bug; never a stack trace.", "InternalServerError", ()),
+    "502": (
+        "Storage unavailable or throttled after bounded retries: retry after Retry-After.",
+        "BadGateway",
+        ("Retry-After",),
+    ),
+    "504": ("API Gateway's integration timeout.", "GatewayError", ()),
+}
+ROUTE_RESPONSES = {
+    ("POST", "/forward_orders"): ("Success", ("400", "401", "404", "413", "422", "429", "500", "502", "504")),
+    ("GET", "/forward_orders/{identifier}"): ("StoredOrder", ("401", "404", "429", "500", "502", "504")),
+    ("GET", "/tracking/{tracking_number}"): ("TrackingLookup", ("401", "404", "429", "500", "502", "504")),
+}
+OPERATION_IDS = {
+    ("POST", "/forward_orders"): "upsertForwardOrders",
+    ("GET", "/forward_orders/{identifier}"): "getForwardOrder",
+    ("GET", "/tracking/{tracking_number}"): "findByTrackingNumber",
+}
+PARAMETER_DESCRIPTIONS = {
+    "identifier": "The order's identifier, percent-encoded as needed; trimmed like a posted one. One "
+    "that no POST could have stored (over 255 characters once trimmed) is simply not found.",
+    "tracking_number": "A tracking number or reverse tracking number, percent-encoded as needed; "
+    "compared after normalisation (docs/tracking.md).",
+}
+
+
+# Numbers stand in string fields as real clients send them.
+EXAMPLE_BATCH = {
+    "orders": [
+        {
+            "identifier": 12345678901234567890,
+            "concept": "Acme Outdoors",
+            "postal_code": "02134",
+            "created_at": "2024-03-01T10:15:30Z",
+            "items": [
+                {
+                    "identifier": 2,
+                    "upc": 889698123456,
+                    "sku": "SKU-TENT-2P",
+                    "quantity": "2",
+                    "tracking_number": "1Z999AA10123456784",
+                    "shipped_date": "2024-03-02",
+                    "return_policy_end_date": "2024-04-01T00:00:00",
+                    "labels": [{"type": "barcode", "name": "RMA", "value": 998877665544}],
+                }
+            ],
+        }
+    ]
+}
+
+
+def _response(description: str, schema: str | None, headers: tuple[str, ...]) -> JsonSchemaValue:
+    response: JsonSchemaValue = {
+        "description": description,
+        "headers": {
+            REQUEST_ID_HEADER: {"$ref": "#/components/headers/RequestId"},
+            **{name: {"$ref": "#/components/headers/RetryAfter"} for name in headers},
+        },
+    }
+    if schema is not None:
+        response["content"] = {"application/json": {"schema": {"$ref": SCHEMA_REF.format(model=schema)}}}
+    return response
+
+
+def _operation(route: ApiRoute, limits: Limits) -> JsonSchemaValue:
+    key = (route.method, route.resource)
+    success, statuses = ROUTE_RESPONSES.get(key, (None, tuple(RESPONSES)))
+    operation: JsonSchemaValue = {
+        "operationId": OPERATION_IDS.get(key, _operation_id(route)),
+        "summary": route.summary,
+    }
+    parameters = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "description": PARAMETER_DESCRIPTIONS.get(name, "Percent-encoded as needed."),
+            "schema": {"type": "string", "minLength": 1},
+        }
+        for name in route.parameters
+    ]
+    if parameters:
+        operation["parameters"] = parameters
+    if route.method == "POST" and route.resource == "/forward_orders":
+        operation["requestBody"] = {
+            "required": True,
+            "description": f"At most {limits.max_body_bytes} bytes by default (configurable, "
+            "MAX_BODY_BYTES); over it is a 413. UTF-8 JSON.",
+            "content": {
+                "application/json": {
+                    "schema": {"$ref": SCHEMA_REF.format(model="OrdersBatch")},
+                    "examples": {
+                        "v1": {"summary": "Shaped like the published v1 sample", "value": EXAMPLE_BATCH}
+                    },
+                }
+            },
+        }
+    responses: JsonSchemaValue = {}
+    if success is not None:
+        responses["200"] = _response("Success.", success, ())
+    for status in statuses:
+        responses[status] = _response(*RESPONSES[status])
+    operation["responses"] = responses
+    return operation
+
+
+def _operation_id(route: ApiRoute) -> str:
+    words = re.findall(r"[A-Za-z0-9]+", route.resource)
+    return route.method.lower() + "".join(word.title() for word in words)
+
+
+def openapi_document(limits: Limits | None = None) -> dict[str, Any]:
+    limits = limits or Limits()
+    paths: dict[str, dict[str, Any]] = {}
+    for route in ROUTES:
+        paths.setdefault(route.resource, {})[route.method.lower()] = _operation(route, limits)
+    schemas = {**request_schemas(limits), **stored_schemas(), **response_schemas()}
+    return {
+        "openapi": OPENAPI_VERSION,
+        "info": {
+            "title": "Forward Orders API",
+            "version": API_VERSION,
+            "description": "Retailers' order systems create or update (upsert) their orders and items, "
+            "and read one back. Every record belongs to the client whose key was presented. "
+            "Generated by `forward-orders openapi` from the code; CONTRACT.md is the contract.",
+        },
+        "servers": [
+            {"url": "http://127.0.0.1:3000", "description": "forward-orders serve (make run)"},
+            {
+                "url": "https://{apiId}.execute-api.{region}.amazonaws.com/{stage}",
+                "description": "The deployed stage",
+                "variables": {
+                    "apiId": {"default": "api-id"},
+                    "region": {"default": "us-east-1"},
+                    "stage": {"default": "v1"},
+                },
+            },
+        ],
+        "security": [{"bearerKey": []}, {"apiKeyHeader": []}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "headers": {
+                "RequestId": {
+                    "description": "The request's id; error bodies repeat it as request_id.",
+                    "required": True,
+                    "schema": {"type": "string", "minLength": 1},
+                },
+                "RetryAfter": {
+                    "description": "Seconds to wait before retrying.",
+                    "schema": {"type": "string", "pattern": "^[0-9]+$"},
+                },
+            },
+            "securitySchemes": {
+                "bearerKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "Authorization: Bearer <API key>.",
+                },
+                "apiKeyHeader": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "x-api-key",
+                    "description": "The same API key in x-api-key (when there is no Authorization header).",
+                },
+            },
+        },
+    }
+
+
+def render(document: dict[str, Any]) -> str:
+    """The document as written to openapi.json: indented JSON, non-ASCII escaped, final newline."""
+    return json.dumps(document, indent=2) + "\n"
+
+
+# -- the command ------------------------------------------------------------------------------------
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "openapi",
+        help="print the OpenAPI 3.1 document of the API (generated from the code)",
+        description="Print the OpenAPI document of the API: its routes, the request schema generated "
+        "from the request models, every response, and the security schemes. openapi.json at the "
+        "repository root is this output.",
+    )
+    parser.add_argument("-o", "--output", type=Path, help="write it to this file instead of stdout")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    text = render(openapi_document())
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        args.output.write_text(text, encoding="utf-8")
+    return 0

@@ -1,0 +1,89 @@
+"""schemathesis hooks for the fuzzing run (loaded through SCHEMATHESIS_HOOKS by test_fuzz_contract.py).
+
+Rules of the contract that JSON Schema cannot state, so that data schemathesis generates as
+valid really is valid:
+
+- ``date-or-date-time``, the format of the document's dates: the pattern says everything except
+  that February 29 exists only in leap years; this strategy draws real dates only.
+- integers written as integers: JSON Schema's "integer" includes 7.0, which the API reads as a
+  number with a fraction (invalid_type in a string field); in a positive case it is sent as 7.
+- identifiers unique per request (orders) and per order (items): in a positive case, a repeated
+  identifier is renamed. Negative cases are left alone (they are invalid anyway).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import schemathesis
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+
+from forward_orders_cli.openapi import DATE_FORMAT
+
+_PADDING = st.sampled_from(["", "", " ", "\t", "\n", "\u3000"])
+
+
+@st.composite
+def _date_or_date_time(draw: Any) -> str:
+    day = draw(st.dates()).isoformat()
+    if draw(st.booleans()):
+        time = draw(st.times()).isoformat(
+            timespec=draw(st.sampled_from(["seconds", "milliseconds", "microseconds"]))
+        )
+        zone = draw(st.sampled_from(["", "Z", "+00:00", "-08:00", "+05:30", "+23:59"]))
+        day = f"{day}T{time}{zone}"
+    return draw(_PADDING) + day + draw(_PADDING)
+
+
+schemathesis.openapi.format(DATE_FORMAT, _date_or_date_time())
+
+
+def _identity(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _unique(entries: Any) -> None:
+    if not isinstance(entries, list):
+        return
+    seen: set[str] = set()
+    for number, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            continue
+        identity = _identity(entry.get("identifier"))
+        if identity is None:
+            continue
+        if identity in seen:
+            identity = f"{identity[:240]}~{number}"
+            entry["identifier"] = identity
+        seen.add(identity)
+
+
+def _integers_as_integers(value: Any) -> Any:
+    """JSON Schema counts 7.0 as an integer; the document's integers are written without a
+    fraction or exponent (a string field stores an integer's digits: "7", never "7.0")."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_integers_as_integers(entry) for entry in value]
+    if isinstance(value, dict):
+        return {key: _integers_as_integers(entry) for key, entry in value.items()}
+    return value
+
+
+@schemathesis.hook
+def map_case(context: Any, case: Any) -> Any:
+    meta = case.meta
+    positive = meta is not None and meta.generation.mode == GenerationMode.POSITIVE
+    if positive and case.method == "POST" and isinstance(case.body, dict | list):
+        case.body = _integers_as_integers(case.body)
+        orders = case.body if isinstance(case.body, list) else case.body.get("orders")
+        _unique(orders)
+        for order in orders if isinstance(orders, list) else []:
+            if isinstance(order, dict):
+                _unique(order.get("items"))
+    return case
