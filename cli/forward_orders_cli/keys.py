@@ -173,7 +173,9 @@ class StoreLocation:
             aws_secret_access_key=EMBEDDED_DYNAMODB_CREDENTIAL,
             region_name=self.region,
         )
-        config = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=1, read_timeout=5)
+        config = Config(
+            retries={"mode": "standard", "total_max_attempts": 2}, connect_timeout=1, read_timeout=5
+        )
         return session.client("dynamodb", endpoint_url=self.endpoint, config=config)
 
     def store(self) -> ApiKeyStore:

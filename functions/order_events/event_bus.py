@@ -50,7 +50,8 @@ def entry_size(event: Event) -> int:
 
 def events_client() -> EventsClient:
     config = Config(
-        retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+        # total_max_attempts counts the first attempt; botocore's "max_attempts" counts retries only.
+        retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
         read_timeout=READ_TIMEOUT_SECONDS,
         tcp_keepalive=True,
