@@ -8,13 +8,10 @@ DynamoDB is moto, so nothing here can reach AWS.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -24,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.processes import forward_orders_command, free_port, stop_process_group
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 5.0
@@ -148,17 +147,6 @@ class LocalServer:
         )
 
 
-def forward_orders_command() -> list[str]:
-    script = Path(sys.executable).with_name("forward-orders")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "forward_orders_cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def server_environment(state_file: Path) -> dict[str, str]:
     """The test's environment minus anything that could point at a real AWS account."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
@@ -205,14 +193,6 @@ def wait_until_ready(server: LocalServer) -> None:
             pass  # not listening yet
         time.sleep(0.1)
     pytest.fail(f"serve was not ready after {START_TIMEOUT} s:\n{server.output()}")
-
-
-def stop_process_group(process: subprocess.Popen[bytes]) -> None:
-    """Whatever happened in the test: no process left behind."""
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

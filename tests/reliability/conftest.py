@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from tests.processes import stop_process_group
 from tests.reliability import figures
-from tests.reliability.harness import MotoServer, start_moto, stop_process_group
+from tests.reliability.harness import MotoServer, start_moto
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

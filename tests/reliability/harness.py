@@ -12,8 +12,6 @@ import contextlib
 import http.client
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -27,24 +25,12 @@ import boto3
 from botocore.config import Config
 
 from common.tables import API_KEYS_TABLE, ORDERS_TABLE
+from tests.processes import forward_orders_command, free_port, stop_process_group
 
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 30.0
 REGION = "us-east-1"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def stop_process_group(process: subprocess.Popen[Any]) -> None:
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=10)
 
 
 def clean_environment(**extra: str) -> dict[str, str]:
@@ -154,11 +140,6 @@ def auth(key: str | None, scheme: str = "bearer") -> dict[str, str]:
 
 
 # -- forward-orders serve -------------------------------------------------------------------------
-
-
-def forward_orders_command() -> list[str]:
-    script = Path(sys.executable).with_name("forward-orders")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "forward_orders_cli"]
 
 
 @dataclass

@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
+from tests.processes import stop_process_group
 from tests.reliability import figures
-from tests.reliability.harness import ServeProcess, plain, start_serve, stop_process_group
+from tests.reliability.harness import ServeProcess, plain, start_serve
 
 ACME, GLOBEX = "abuse-acme-key", "abuse-globex-key"
 SLOWEST_ALLOWED = 10.0

@@ -21,8 +21,9 @@ from typing import Any
 
 import pytest
 
+from tests.processes import stop_process_group
 from tests.reliability import figures
-from tests.reliability.harness import MotoServer, Reply, ServeProcess, start_serve, stop_process_group
+from tests.reliability.harness import MotoServer, Reply, ServeProcess, start_serve
 
 SERVERS = 3
 THREADS = 12
