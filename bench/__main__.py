@@ -68,9 +68,9 @@ def not_in_layer() -> str:
 @functools.cache
 def function_variables() -> frozenset[str]:
     """The API function's own settings variables: never inherited, so the defaults are measured."""
-    from forward_orders.settings import ENVIRONMENT, LIMITS_ENVIRONMENT
+    from forward_orders.settings import Settings
 
-    return frozenset({*ENVIRONMENT.values(), *LIMITS_ENVIRONMENT.values()})
+    return frozenset(Settings.variables().values())
 
 
 def environment(*, traced: bool, sampled: bool = True, layer_only: bool = True) -> dict[str, str]:

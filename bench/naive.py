@@ -9,8 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from forward_orders import batch as batch_reader
-from forward_orders import orders
+from forward_orders import batch_reader, orders
 from forward_orders.settings import Limits
 
 

@@ -43,8 +43,10 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from authorizer.settings import Settings as AuthorizerSettings
 from common.api_routes import FALLBACK_METHOD, ROUTES, fallback_resources
 from common.tables import TRACKING_INDEXES
+from forward_orders.settings import Settings as ApiSettings
 from infra.checks import acknowledge
 from infra.config import ServiceConfig
 from infra.functions import ServiceFunction, retention
@@ -162,7 +164,10 @@ class Api(Construct):
             layers=[packaging.dependencies],
             memory_mb=config.api_memory_mb,
             timeout_seconds=config.api_timeout_seconds,
-            environment={"ORDERS_TABLE_NAME": orders_table.table_name, **config.api_environment()},
+            environment={
+                ApiSettings.variable("orders_table_name"): orders_table.table_name,
+                **config.api_environment(),
+            },
             reserved_concurrency=config.api_reserved_concurrency,
             provisioned_concurrency=config.api_provisioned_concurrency,
         )
@@ -179,7 +184,7 @@ class Api(Construct):
             layers=[packaging.dependencies],
             memory_mb=config.authorizer_memory_mb,
             timeout_seconds=config.authorizer_timeout_seconds,
-            environment={"API_KEYS_TABLE_NAME": api_keys_table.table_name},
+            environment={AuthorizerSettings.variable("api_keys_table_name"): api_keys_table.table_name},
             reserved_concurrency=config.authorizer_reserved_concurrency,
             provisioned_concurrency=config.authorizer_provisioned_concurrency,
         )

@@ -18,15 +18,15 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from common.aws import dynamodb_client
-from forward_orders.settings import ENVIRONMENT, LIMITS_ENVIRONMENT, Limits, Settings
+from common.dynamodb_client import dynamodb_client
+from forward_orders.settings import Limits, Settings
 
 # API Gateway ends every REST integration after 29 seconds, whatever the Lambda timeout says.
 API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 29
 
 # The longest one storage call can take once started: the client's connect plus read timeout
-# (common/aws.py). The API function's storage adapter starts no call after the request deadline, so
-# its worst case is the deadline plus one such call; the Lambda timeout must leave room for that.
+# (common/dynamodb_client.py). The API function's storage adapter starts no call after the request
+# deadline, so its worst case is the deadline plus one such call; the Lambda timeout must leave room.
 _client_defaults = inspect.signature(dynamodb_client).parameters
 STORAGE_CALL_WORST_CASE_SECONDS: float = (
     _client_defaults["connect_timeout"].default + _client_defaults["read_timeout"].default
@@ -147,7 +147,7 @@ class ServiceConfig(BaseModel):
     def api_environment(self) -> dict[str, str]:
         """The API function's limit and storage variables, named by ``forward_orders.settings``
         itself, so a variable renamed there cannot be silently ignored here."""
-        variables = {**ENVIRONMENT, **LIMITS_ENVIRONMENT}
+        variables = Settings.variables()
         del variables["orders_table_name"]  # set by the stack from the table it creates
         environment = {}
         for field, variable in variables.items():

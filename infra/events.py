@@ -32,10 +32,11 @@ exception is ``dynamodb:ListStreams``, which has no resource-level permissions.
 
 from __future__ import annotations
 
+from typing import Any
+
 import jsii
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -44,11 +45,12 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.alarms import ABOVE, service_alarm
 from infra.checks import acknowledge
 from infra.config import ServiceConfig
 from infra.functions import ServiceFunction
 from infra.packaging import LambdaPackaging
-from order_events.settings import ENVIRONMENT
+from order_events.settings import Settings as PublisherSettings
 
 HANDLER = "order_events.handler.lambda_handler"
 PACKAGE = "order_events"
@@ -137,8 +139,8 @@ class OrderEvents(Construct):
             memory_mb=MEMORY_MB,
             timeout_seconds=TIMEOUT_SECONDS,
             environment={
-                ENVIRONMENT["event_bus_name"]: self.bus.event_bus_name,
-                ENVIRONMENT["event_source"]: config.service_name,
+                PublisherSettings.variable("event_bus_name"): self.bus.event_bus_name,
+                PublisherSettings.variable("event_source"): config.service_name,
             },
             reserved_concurrency=None,
             provisioned_concurrency=0,
@@ -175,65 +177,38 @@ class OrderEvents(Construct):
         # Lambda checks the role's stream permissions when it creates the mapping.
         self.mapping.node.add_dependency(list_streams)
 
-        action = cloudwatch_actions.SnsAction(alarm_topic)
         function = self.publisher.function
+        # Unlabelled: an alarm on a labelled metric is rendered as a metric math alarm.
+        self.dead_letters = self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+            period=PERIOD, statistic="Maximum"
+        )
+        self.publisher_errors = function.metric_errors(period=PERIOD, statistic="Sum")
+        self.iterator_age = function.metric("IteratorAge", period=PERIOD, statistic="Maximum")
+
+        def alarm(construct_id: str, metric: cloudwatch.IMetric, **settings: Any) -> cloudwatch.Alarm:
+            return service_alarm(
+                self, construct_id, metric, topic=alarm_topic, service_name=config.service_name, **settings
+            )
+
         self.alarms = [
-            self._alarm(
+            alarm(
                 "DeadLetters",
-                self.dead_letter_queue.metric_approximate_number_of_messages_visible(
-                    period=PERIOD, statistic="Maximum"
-                ),
+                self.dead_letters,
                 threshold=0,
-                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                comparison=ABOVE,
                 description="Order events were given up on: see the dead-letter queue (docs/events.md)",
-                action=action,
-                service_name=config.service_name,
             ),
-            self._alarm(
+            alarm(
                 "PublisherErrors",
-                function.metric_errors(period=PERIOD, statistic="Sum"),
+                self.publisher_errors,
                 threshold=1,
-                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 description="The order events function failed (an unhandled error or a timeout)",
-                action=action,
-                service_name=config.service_name,
             ),
-            self._alarm(
+            alarm(
                 "IteratorAge",
-                function.metric("IteratorAge", period=PERIOD, statistic="Maximum"),
+                self.iterator_age,
                 threshold=ITERATOR_AGE_ALARM_MS,
-                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 description="Order events are running late: the stream's oldest unprocessed record "
                 f"is over {ITERATOR_AGE_ALARM_MS // 60000} minutes old",
-                action=action,
-                service_name=config.service_name,
             ),
         ]
-
-    def _alarm(
-        self,
-        construct_id: str,
-        metric: cloudwatch.IMetric,
-        *,
-        threshold: float,
-        comparison: cloudwatch.ComparisonOperator,
-        description: str,
-        action: cloudwatch_actions.SnsAction,
-        service_name: str,
-    ) -> cloudwatch.Alarm:
-        # Like the service's other alarms (infra/monitoring.py): notify on ALARM and on OK, and no
-        # data (a quiet stream, an empty queue that stopped reporting) is not an incident.
-        alarm = cloudwatch.Alarm(
-            self,
-            construct_id,
-            metric=metric,
-            threshold=threshold,
-            comparison_operator=comparison,
-            evaluation_periods=1,
-            datapoints_to_alarm=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            alarm_description=f"{service_name}: {description}",
-        )
-        alarm.add_alarm_action(action)
-        alarm.add_ok_action(action)
-        return alarm

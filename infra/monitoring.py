@@ -1,7 +1,7 @@
 """Alarms, the topic they notify, and the service's dashboard.
 
-Alarms (each notifies the topic when it fires and when it recovers; missing data is "not breaching",
-so a quiet night is not an incident):
+Alarms (``infra.alarms``: each notifies the topic when it fires and when it recovers; missing data
+is "not breaching", so a quiet night is not an incident):
 
 - API 5xx rate above ``serverErrorRateAlarmPercent`` % of requests (2 of 3 five-minute periods);
 - API p99 latency above ``latencyP99AlarmMs`` (2 of 3 five-minute periods);
@@ -9,6 +9,9 @@ so a quiet night is not an incident):
   "Unauthorized" it raises for every bad key is a Lambda error by design, so its alarm counts
   errors minus denials (the "request denied" lines it logs, counted by a metric filter);
 - DynamoDB throttled requests and system errors on both tables, for the operations the code calls.
+
+The order events' alarms (infra/events.py) are made the same way (``infra.alarms``), on the same
+topic, and the dashboard, built once they exist, shows them with the others.
 
 The topic is encrypted with a customer managed KMS key: CloudWatch can only publish to an encrypted
 topic when the key policy lets it, which the AWS managed SNS key's policy cannot be changed to do.
@@ -18,11 +21,11 @@ Subscribers are the ``alarmEmails`` context value (each address must confirm by 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from aws_cdk import Aws, Duration, Fn, RemovalPolicy
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -31,7 +34,9 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from infra.alarms import service_alarm
 from infra.config import ServiceConfig
+from infra.events import OrderEvents
 from infra.functions import ServiceFunction
 
 PERIOD = Duration.minutes(5)
@@ -84,17 +89,20 @@ class Monitoring(Construct):
         )
         for email in config.alarm_emails:
             self.topic.add_subscription(subscriptions.EmailSubscription(email))
-        self._action = cloudwatch_actions.SnsAction(self.topic)
         self.alarms: list[cloudwatch.Alarm] = []
+        self._stage = stage
+        self._api_function = api_function
+        self._authorizer_function = authorizer_function
+        self._tables = tables
 
         # -- API --------------------------------------------------------------------------------
-        requests = stage.metric_count(period=PERIOD, statistic="Sum", label="Requests")
-        client_errors = stage.metric_client_error(period=PERIOD, statistic="Sum", label="4xx")
-        server_errors = stage.metric_server_error(period=PERIOD, statistic="Sum", label="5xx")
-        latency_p99 = stage.metric_latency(period=PERIOD, statistic="p99", label="Latency p99")
+        self._requests = stage.metric_count(period=PERIOD, statistic="Sum", label="Requests")
+        self._client_errors = stage.metric_client_error(period=PERIOD, statistic="Sum", label="4xx")
+        self._server_errors = stage.metric_server_error(period=PERIOD, statistic="Sum", label="5xx")
+        self._latency_p99 = stage.metric_latency(period=PERIOD, statistic="p99", label="Latency p99")
         server_error_rate = cloudwatch.MathExpression(
             expression="IF(requests > 0, 100 * errors / requests, 0)",
-            using_metrics={"errors": server_errors, "requests": requests},
+            using_metrics={"errors": self._server_errors, "requests": self._requests},
             period=PERIOD,
             label="5xx rate (%)",
         )
@@ -108,7 +116,7 @@ class Monitoring(Construct):
         )
         self._alarm(
             "ApiLatencyP99",
-            latency_p99,
+            self._latency_p99,
             threshold=config.latency_p99_alarm_ms,
             description=f"API p99 latency above {config.latency_p99_alarm_ms} ms",
             evaluation_periods=3,
@@ -126,19 +134,21 @@ class Monitoring(Construct):
             metric_value="1",
             default_value=0,
         )
-        denials = denials_filter.metric(period=PERIOD, statistic="Sum", label="Denied credentials")
-        api_errors = api_function.function.metric_errors(period=PERIOD, statistic="Sum", label="API errors")
+        self._denials = denials_filter.metric(period=PERIOD, statistic="Sum", label="Denied credentials")
+        self._api_errors = api_function.function.metric_errors(
+            period=PERIOD, statistic="Sum", label="API errors"
+        )
         authorizer_errors = authorizer_function.function.metric_errors(period=PERIOD, statistic="Sum")
-        authorizer_failures = cloudwatch.MathExpression(
+        self._authorizer_failures = cloudwatch.MathExpression(
             expression="errors - FILL(denials, 0)",
-            using_metrics={"errors": authorizer_errors, "denials": denials},
+            using_metrics={"errors": authorizer_errors, "denials": self._denials},
             period=PERIOD,
             label="Authorizer failures",
         )
-        self._alarm("ApiFunctionErrors", api_errors, threshold=1, description="The API function failed")
+        self._alarm("ApiFunctionErrors", self._api_errors, threshold=1, description="The API function failed")
         self._alarm(
             "AuthorizerFunctionErrors",
-            authorizer_failures,
+            self._authorizer_failures,
             threshold=1,
             description="The authorizer failed for a reason other than a refused credential",
         )
@@ -151,22 +161,37 @@ class Monitoring(Construct):
             )
 
         # -- tables -----------------------------------------------------------------------------
-        throttled = _dynamodb_sum("ThrottledRequests", tables, "DynamoDB throttled requests")
-        system_errors = _dynamodb_sum("SystemErrors", tables, "DynamoDB system errors")
+        self._throttled = _dynamodb_sum("ThrottledRequests", tables, "DynamoDB throttled requests")
+        self._system_errors = _dynamodb_sum("SystemErrors", tables, "DynamoDB system errors")
         self._alarm(
             "DynamoDbThrottledRequests",
-            throttled,
+            self._throttled,
             threshold=1,
             description="DynamoDB throttled requests of the service",
         )
         self._alarm(
             "DynamoDbSystemErrors",
-            system_errors,
+            self._system_errors,
             threshold=1,
             description="DynamoDB answered requests of the service with a system error",
         )
 
-        # -- dashboard --------------------------------------------------------------------------
+    def _alarm(self, construct_id: str, metric: cloudwatch.IMetric, **settings: Any) -> None:
+        self.alarms.append(
+            service_alarm(
+                self,
+                construct_id,
+                metric,
+                topic=self.topic,
+                service_name=self._config.service_name,
+                **settings,
+            )
+        )
+
+    def add_dashboard(self, order_events: OrderEvents) -> None:
+        """The service's dashboard, once every part that has alarms exists (the order events come
+        after this construct, since they alarm on its topic)."""
+        config = self._config
         business = [
             cloudwatch.Metric(
                 namespace=config.metrics_namespace,
@@ -178,7 +203,7 @@ class Monitoring(Construct):
             )
             for name in BUSINESS_METRICS
         ]
-        functions = (("API", api_function), ("Authorizer", authorizer_function))
+        functions = (("API", self._api_function), ("Authorizer", self._authorizer_function))
         self.dashboard = cloudwatch.Dashboard(
             self,
             "Dashboard",
@@ -186,14 +211,14 @@ class Monitoring(Construct):
             default_interval=Duration.hours(6),
             widgets=[
                 [
-                    _graph("Requests", [requests]),
-                    _graph("4xx and 5xx", [client_errors, server_errors]),
+                    _graph("Requests", [self._requests]),
+                    _graph("4xx and 5xx", [self._client_errors, self._server_errors]),
                     _graph(
                         "Latency (ms)",
                         [
-                            stage.metric_latency(period=PERIOD, statistic="p50", label="Latency p50"),
-                            latency_p99,
-                            stage.metric_integration_latency(
+                            self._stage.metric_latency(period=PERIOD, statistic="p50", label="Latency p50"),
+                            self._latency_p99,
+                            self._stage.metric_integration_latency(
                                 period=PERIOD, statistic="p99", label="Integration latency p99"
                             ),
                         ],
@@ -201,15 +226,17 @@ class Monitoring(Construct):
                 ],
                 [
                     _graph("Orders and items upserted", business),
-                    _graph("Denied credentials", [denials]),
-                    cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms), width=8, height=6),
+                    _graph("Denied credentials", [self._denials]),
+                    cloudwatch.AlarmStatusWidget(
+                        title="Alarms", alarms=[*self.alarms, *order_events.alarms], width=8, height=6
+                    ),
                 ],
                 [
                     _graph(
                         "Function errors and throttles",
                         [
-                            api_errors,
-                            authorizer_failures,
+                            self._api_errors,
+                            self._authorizer_failures,
                             *(
                                 fn.function.metric_throttles(
                                     period=PERIOD, statistic="Sum", label=f"{label} throttles"
@@ -236,12 +263,15 @@ class Monitoring(Construct):
                     ),
                 ],
                 [
-                    _graph("DynamoDB throttled requests and system errors", [throttled, system_errors]),
+                    _graph(
+                        "DynamoDB throttled requests and system errors",
+                        [self._throttled, self._system_errors],
+                    ),
                     _graph(
                         "DynamoDB consumed capacity",
                         [
                             metric
-                            for name, (table, _) in tables.items()
+                            for name, (table, _) in self._tables.items()
                             for metric in (
                                 table.metric_consumed_read_capacity_units(
                                     period=PERIOD, statistic="Sum", label=f"{name} reads"
@@ -252,34 +282,17 @@ class Monitoring(Construct):
                             )
                         ],
                     ),
+                    _graph(
+                        "Order events",
+                        [
+                            order_events.publisher_errors.with_(label="Publisher errors"),
+                            order_events.dead_letters.with_(label="Dead-lettered batches"),
+                        ],
+                        right=[order_events.iterator_age.with_(label="Iterator age (ms)")],
+                    ),
                 ],
             ],
         )
-
-    def _alarm(
-        self,
-        construct_id: str,
-        metric: cloudwatch.IMetric,
-        *,
-        threshold: float,
-        description: str,
-        evaluation_periods: int = 1,
-        datapoints_to_alarm: int = 1,
-    ) -> None:
-        alarm = cloudwatch.Alarm(
-            self,
-            construct_id,
-            metric=metric,
-            threshold=threshold,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            evaluation_periods=evaluation_periods,
-            datapoints_to_alarm=datapoints_to_alarm,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            alarm_description=f"{self._config.service_name}: {description}",
-        )
-        alarm.add_alarm_action(self._action)
-        alarm.add_ok_action(self._action)
-        self.alarms.append(alarm)
 
 
 def _dynamodb_sum(metric_name: str, tables: Tables, label: str) -> cloudwatch.MathExpression:
@@ -302,5 +315,7 @@ def _dynamodb_sum(metric_name: str, tables: Tables, label: str) -> cloudwatch.Ma
     )
 
 
-def _graph(title: str, metrics: Sequence[cloudwatch.IMetric]) -> cloudwatch.GraphWidget:
-    return cloudwatch.GraphWidget(title=title, left=list(metrics), width=8, height=6)
+def _graph(
+    title: str, metrics: Sequence[cloudwatch.IMetric], right: Sequence[cloudwatch.IMetric] = ()
+) -> cloudwatch.GraphWidget:
+    return cloudwatch.GraphWidget(title=title, left=list(metrics), right=list(right), width=8, height=6)

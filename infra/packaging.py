@@ -12,7 +12,7 @@ the lock and of this recipe, and a synth that finds it skips the install.
 
 boto3 and botocore are in the layer, although the Lambda runtime ships its own: the lock pins them,
 so the deployed code runs the SDK version the tests ran against (the retry configuration and error
-classes in common/aws.py and storage.py depend on it), instead of whichever version the runtime
+classes in common/dynamodb_client.py and storage.py depend on it), instead of whichever version the runtime
 carries that month. The price is about 30 MB of layer, which SnapStart keeps out of cold starts.
 
 No bytecode is compiled here: the synthesizing Python is not the Lambda's, and with SnapStart the

@@ -59,6 +59,7 @@ class ForwardOrdersStack(Stack):
             orders_table=self.storage.orders,
             alarm_topic=self.monitoring.topic,
         )
+        self.monitoring.add_dashboard(self.order_events)
         Tags.of(self).add("service", config.service_name)
 
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the API stage")

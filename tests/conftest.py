@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,23 +20,28 @@ from common.tables import API_KEYS_TABLE, ORDERS_TABLE
 ORDERS_TABLE_NAME = "test-orders"
 API_KEYS_TABLE_NAME = "test-api-keys"
 REGION = "us-east-1"
+# Fake credentials, so nothing can ever reach a real AWS account, and the variables the functions
+# need: each handler validates its settings as it loads, which for some test modules is collection.
+TEST_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "ORDERS_TABLE_NAME": ORDERS_TABLE_NAME,
+    "API_KEYS_TABLE_NAME": API_KEYS_TABLE_NAME,
+    "EVENT_BUS_NAME": "test-order-events",
+    "POWERTOOLS_SERVICE_NAME": "forward-orders",
+    "POWERTOOLS_METRICS_NAMESPACE": "ForwardOrdersTest",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+}
+os.environ.update(TEST_ENVIRONMENT)
 
 
 @pytest.fixture(autouse=True)
 def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test runs with fake credentials, so nothing can ever reach a real AWS account."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SECURITY_TOKEN": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "ORDERS_TABLE_NAME": ORDERS_TABLE_NAME,
-        "API_KEYS_TABLE_NAME": API_KEYS_TABLE_NAME,
-        "POWERTOOLS_SERVICE_NAME": "forward-orders",
-        "POWERTOOLS_METRICS_NAMESPACE": "ForwardOrdersTest",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-    }.items():
+    """Every test starts from ``TEST_ENVIRONMENT``, whatever an earlier test changed."""
+    for name, value in TEST_ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB", raising=False)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from forward_orders import orders
-from forward_orders.batch import read_batch
+from forward_orders.batch_reader import read_batch
 from forward_orders.settings import Limits
 from tests.conftest import get_order, post_orders
 from tests.factories import (

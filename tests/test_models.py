@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from forward_orders.batch import MAX_PROBLEMS, decode_body, read_batch
+from forward_orders.batch_reader import MAX_PROBLEMS, decode_body, read_batch
 from forward_orders.errors import PayloadTooLarge, ValidationFailed
 from forward_orders.models import OrdersBatch
 from forward_orders.settings import Limits

@@ -44,7 +44,7 @@ from common.api_keys import (
     validate_client_id,
     validate_key_name,
 )
-from common.aws import dynamodb_client
+from common.dynamodb_client import dynamodb_client
 from forward_orders_cli.errors import USAGE, CliError
 from forward_orders_cli.local_state import EMBEDDED_DYNAMODB_CREDENTIAL, NoLocalServer, running_server
 

@@ -25,8 +25,10 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
+from authorizer.settings import Settings as AuthorizerSettings
 from common.api_keys import ApiKeyStore, InvalidClientId, KeyAlreadyExists, validate_client_id
-from common.aws import dynamodb_client
+from common.dynamodb_client import dynamodb_client
+from forward_orders.settings import Settings as ApiSettings
 from forward_orders_cli.embedded_dynamodb import EmbeddedDynamoDB, ensure_tables
 from forward_orders_cli.errors import USAGE, CliError
 from forward_orders_cli.local_state import (
@@ -48,9 +50,11 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 3000
 DEFAULT_CLIENT = "local"
 DEFAULT_REGION = "us-east-1"
+ORDERS_TABLE_VARIABLE = ApiSettings.variable("orders_table_name")
+API_KEYS_TABLE_VARIABLE = AuthorizerSettings.variable("api_keys_table_name")
 DEFAULT_TABLES = {
-    "ORDERS_TABLE_NAME": "forward-orders-local-orders",
-    "API_KEYS_TABLE_NAME": "forward-orders-local-api-keys",
+    ORDERS_TABLE_VARIABLE: "forward-orders-local-orders",
+    API_KEYS_TABLE_VARIABLE: "forward-orders-local-api-keys",
 }
 LOCAL_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": EMBEDDED_DYNAMODB_CREDENTIAL,
@@ -222,18 +226,19 @@ def configure_environment(endpoint: str, *, embedded: bool, verbose: bool) -> Lo
     else:
         env.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     return LocalEnvironment(
-        region=region, orders_table=env["ORDERS_TABLE_NAME"], api_keys_table=env["API_KEYS_TABLE_NAME"]
+        region=region, orders_table=env[ORDERS_TABLE_VARIABLE], api_keys_table=env[API_KEYS_TABLE_VARIABLE]
     )
 
 
 def build_gateway(region: str) -> LocalApiGateway:
     """The gateway with the real functions; imported only now that their environment is set."""
-    from authorizer import handler as authorizer_function  # noqa: PLC0415
-    from forward_orders.handler import lambda_handler as api_handler  # noqa: PLC0415
-    from forward_orders.settings import get_settings  # noqa: PLC0415
-
     try:
-        get_settings()  # a bad variable fails here, not on the first request
+        # Each handler validates its settings as it loads, as a Lambda cold start does; checked
+        # again in case this process imported them before (the settings are read once per process).
+        from authorizer import handler as authorizer_function  # noqa: PLC0415
+        from forward_orders.handler import lambda_handler as api_handler  # noqa: PLC0415
+
+        ApiSettings.from_environment()
     except ValidationError as error:
         raise CliError(f"invalid API configuration in the environment:\n{error}") from error
 

@@ -25,9 +25,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from authorizer.settings import get_settings
 from common.api_keys import CLIENT_KEY, OPERATIONS_KEY, ApiKeyRecord, ApiKeyStore
 from common.api_routes import ROUTES
-from common.aws import dynamodb_client
+from common.dynamodb_client import dynamodb_client
 
 logger = Logger()
+# Validated as the module loads: a missing or malformed variable fails the cold start, not each request.
+get_settings()
 
 UNAUTHORIZED = "Unauthorized"  # the exact message API Gateway turns into a 401
 

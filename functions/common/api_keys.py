@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from common.order_records import MAX_CLIENT_ID_LENGTH
 from common.tables import API_KEYS_TABLE
 
 if TYPE_CHECKING:
@@ -32,11 +33,10 @@ KEY_PREFIX = "fo_"
 KEY_ID_LENGTH = 12
 CLIENT_KEY = "client"
 OPERATIONS_KEY = "operations"
-KEY_KINDS = (CLIENT_KEY, OPERATIONS_KEY)
 DEFAULT_OPERATIONS_NAME = "operations"
 # Client ids become part of every stored key, so they are restricted to characters that cannot
 # collide with the key separator ("#") and read well in logs and metrics.
-CLIENT_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+CLIENT_ID_PATTERN = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._-]{{0,{MAX_CLIENT_ID_LENGTH - 1}}}")
 # Longest credential the authorizer will hash; anything longer is not a key we issued or registered.
 MAX_KEY_LENGTH = 512
 

@@ -25,6 +25,26 @@ PARTITION_SEPARATOR = "#"
 FIRST_RECEIVED = "first_received_at"
 LAST_RECEIVED = "last_received_at"
 
+# Order and item identifiers, in code points (the contract's limit).
+MAX_IDENTIFIER_LENGTH = 255
+# Client ids (common.api_keys.CLIENT_ID_PATTERN).
+MAX_CLIENT_ID_LENGTH = 64
+# DynamoDB's limits on key values, in bytes of UTF-8.
+MAX_PARTITION_KEY_BYTES = 2048
+MAX_SORT_KEY_BYTES = 1024
+_MAX_UTF8_BYTES_PER_CODE_POINT = 4
+
+# The longest identifier must fit in both keys whatever its characters: checked as the module loads,
+# so raising MAX_IDENTIFIER_LENGTH past what the layout allows fails every function and test at once.
+if (
+    len(ITEM_SORT_KEY_PREFIX) + _MAX_UTF8_BYTES_PER_CODE_POINT * MAX_IDENTIFIER_LENGTH > MAX_SORT_KEY_BYTES
+    or MAX_CLIENT_ID_LENGTH
+    + len(PARTITION_SEPARATOR)
+    + _MAX_UTF8_BYTES_PER_CODE_POINT * MAX_IDENTIFIER_LENGTH
+    > MAX_PARTITION_KEY_BYTES
+):
+    raise ValueError("MAX_IDENTIFIER_LENGTH does not fit the table's key sizes")
+
 # The contract's fields of an order and of an item, apart from ``identifier`` and the order's
 # ``items``; an update may leave any of them out, and they keep their stored value.
 ORDER_FIELDS = ("concept", "postal_code", "created_at")

@@ -26,9 +26,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from common.api_keys import CLIENT_KEY, OPERATIONS_KEY
-from common.aws import dynamodb_client
-from forward_orders import batch as batch_reader
-from forward_orders import orders, tracking
+from common.dynamodb_client import dynamodb_client
+from forward_orders import batch_reader, orders, tracking
 from forward_orders.errors import (
     MalformedBody,
     NotAuthenticated,
@@ -51,6 +50,8 @@ metrics = Metrics()
 # cold start although this function calls none of them (docs/performance.md).
 tracer = Tracer(patch_modules=("botocore",))
 app = APIGatewayRestResolver()
+# Validated as the module loads: a missing or malformed variable fails the cold start, not each request.
+get_settings()
 gc.freeze()
 gc.enable()
 

@@ -21,9 +21,8 @@ from pydantic_core import PydanticCustomError
 
 # Fields an update may leave out; they keep their stored value (see docs/design.md). Defined with
 # the record layout, which the order events function shares; the API's modules import them from here.
-from common.order_records import ITEM_FIELDS, ORDER_FIELDS  # noqa: F401
+from common.order_records import ITEM_FIELDS, MAX_IDENTIFIER_LENGTH, ORDER_FIELDS  # noqa: F401
 
-MAX_IDENTIFIER_LENGTH = 255
 # Quantities are counts of units in one order line; the bound keeps them in every client's int32.
 MAX_QUANTITY = 2_147_483_647
 LABEL_TYPES = ("barcode", "text")

@@ -95,11 +95,16 @@ class TrackedItem:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Backoff: attempt n waits uniform(0, min(max_delay, base_delay * 2**(n-1))) seconds."""
+    """Exponential backoff with full jitter, bounded by attempts (the first one included)."""
 
     max_attempts: int = 4
     base_delay: float = 0.05
     max_delay: float = 1.0
+
+    def delay(self, attempt: int, jitter: float) -> float:
+        """The wait after failed attempt ``attempt`` (1-based), for ``jitter`` uniform in [0, 1):
+        uniform(0, min(max_delay, base_delay * 2**(attempt - 1))) seconds."""
+        return jitter * min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
 
 
 def is_retryable(error: BaseException) -> bool:
@@ -291,16 +296,17 @@ class OrdersTable:
                     self._back_off(attempt, deadline, "order records still unprocessed")
         return concepts
 
+    # -- retries --------------------------------------------------------------------------------
+
     def _back_off(self, attempt: int, deadline: float, what: str) -> None:
-        """Wait before attempt ``attempt + 1``, as ``_call`` does, or give up."""
+        """Wait before attempt ``attempt + 1``, or give up: StorageUnavailable when the attempts
+        are used up or the wait would end past the request's deadline."""
         if attempt >= self._retry.max_attempts:
             raise StorageUnavailable(f"{what} after {attempt} attempts")
-        delay = self._jitter() * min(self._retry.max_delay, self._retry.base_delay * 2 ** (attempt - 1))
+        delay = self._retry.delay(attempt, self._jitter())
         if time.monotonic() + delay >= deadline:
-            raise StorageUnavailable(f"request deadline reached: {what}")
+            raise StorageUnavailable(f"request deadline reached while retrying: {what}")
         self._sleep(delay)
-
-    # -- retries --------------------------------------------------------------------------------
 
     def _call(self, call: Callable[[], T], deadline: float) -> T:
         attempt = 0
@@ -313,13 +319,10 @@ class OrdersTable:
             except Exception as error:
                 if not is_retryable(error):
                     raise
-                if attempt >= self._retry.max_attempts:
-                    raise StorageUnavailable(f"storage call failed {attempt} times") from error
-                ceiling = min(self._retry.max_delay, self._retry.base_delay * 2 ** (attempt - 1))
-                delay = self._jitter() * ceiling
-                if time.monotonic() + delay >= deadline:
-                    raise StorageUnavailable("request deadline reached while retrying") from error
-                self._sleep(delay)
+                try:
+                    self._back_off(attempt, deadline, "storage call failed")
+                except StorageUnavailable as unavailable:
+                    raise unavailable from error
 
 
 def _attribute_value(value: StoredValue) -> dict[str, Any]:

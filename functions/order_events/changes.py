@@ -31,7 +31,6 @@ ORDER_CREATED = "OrderCreated"
 ORDER_UPDATED = "OrderUpdated"
 ITEM_CREATED = "OrderItemCreated"
 ITEM_UPDATED = "OrderItemUpdated"
-DETAIL_TYPES = (ORDER_CREATED, ORDER_UPDATED, ITEM_CREATED, ITEM_UPDATED)
 
 # What the table's stream must carry: both images, to tell which fields changed.
 STREAM_VIEW_TYPE = "NEW_AND_OLD_IMAGES"

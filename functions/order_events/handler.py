@@ -21,6 +21,8 @@ from order_events.publishing import publish_changes
 from order_events.settings import get_settings
 
 logger = Logger()
+# Validated as the module loads: a missing or malformed variable fails the cold start, not each request.
+get_settings()
 tracer = Tracer()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
 

@@ -43,9 +43,8 @@ class BatchOutcome:
     published: int
     # Records with nothing to publish: identical re-sends, other records, deletions.
     unchanged: int
-    # The position of the first record to retry (it and every later one), None when all went out.
-    failed_from: int | None = None
     failure: str | None = None
+    # Sequence numbers of the records Lambda must retry: the first that failed and every later one.
     retry: frozenset[str] = field(default_factory=frozenset)
 
     def check(self, record: DynamoDBRecord) -> None:
@@ -138,7 +137,6 @@ def publish_changes(
         records=len(records),
         published=published,
         unchanged=unchanged,
-        failed_from=failed_from,
         failure=failure,
         retry=retry,
     )

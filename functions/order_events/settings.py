@@ -1,16 +1,16 @@
-"""The order events function's configuration: environment variables, read once and validated."""
+"""The order events function's configuration: environment variables, read once and validated
+(``common.settings``)."""
 
 from __future__ import annotations
 
-import os
 from functools import cache
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from common.settings import EnvironmentSettings
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class Settings(EnvironmentSettings):
     # The custom bus the events go to (its name, or its ARN).
     event_bus_name: str = Field(min_length=1, max_length=1600)
     # The events' "source", which consumers' rules match on.
@@ -24,15 +24,7 @@ class Settings(BaseModel):
         return value
 
 
-ENVIRONMENT = {
-    "event_bus_name": "EVENT_BUS_NAME",
-    "event_source": "EVENT_SOURCE",
-}
-
-
 @cache
 def get_settings() -> Settings:
     """The settings of this process; a missing or malformed variable fails the cold start loudly."""
-    return Settings.model_validate(
-        {field: os.environ[variable] for field, variable in ENVIRONMENT.items() if variable in os.environ}
-    )
+    return Settings.from_environment()

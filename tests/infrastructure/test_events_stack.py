@@ -22,7 +22,7 @@ from infra.events import (
 
 from common.tables import API_KEYS_TABLE, ORDERS_TABLE
 from order_events.changes import STREAM_VIEW_TYPE
-from order_events.settings import ENVIRONMENT
+from order_events.settings import Settings as PublisherSettings
 from tests.infrastructure.synthesis import Synthesis, arn_of, ref
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -101,7 +101,7 @@ def test_the_function_is_deployed_like_the_others_and_told_its_bus_and_source(sy
     assert properties["SnapStart"] == {"ApplyOn": "PublishedVersions"}
     variables = properties["Environment"]["Variables"]
     bus_id, _ = synthesized.one("AWS::Events::EventBus")
-    assert set(ENVIRONMENT.values()) <= set(variables)
+    assert set(PublisherSettings.variables().values()) <= set(variables)
     assert variables["EVENT_BUS_NAME"] == ref(bus_id)  # Ref of a bus is its name
     assert variables["EVENT_SOURCE"] == "forward-orders"
 

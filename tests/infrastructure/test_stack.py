@@ -20,7 +20,7 @@ from infra.monitoring import BUSINESS_METRICS
 
 from common.api_routes import CATCH_ALL_RESOURCE, FALLBACK_METHOD, ROOT_RESOURCE, ROUTES
 from common.tables import API_KEYS_TABLE, ORDERS_TABLE, TRACKING_INDEXES, TableSchema
-from forward_orders.settings import ENVIRONMENT, LIMITS_ENVIRONMENT
+from forward_orders.settings import Settings as ApiSettings
 from tests.infrastructure.synthesis import Synthesis, arn_of, ref, resource_paths
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -139,7 +139,7 @@ def test_api_function_timeout_outlasts_the_request_deadline_and_fits_api_gateway
 def test_functions_get_every_variable_their_settings_read(synthesized: Synthesis) -> None:
     _, api = _function(synthesized, "Handler")
     variables = api["Properties"]["Environment"]["Variables"]
-    for variable in [*ENVIRONMENT.values(), *LIMITS_ENVIRONMENT.values()]:
+    for variable in ApiSettings.variables().values():
         assert variable in variables, variable
     assert variables["ORDERS_TABLE_NAME"] == ref(_table_id(synthesized, ORDERS_TABLE))
     _, authorizer = _function(synthesized, "Authorizer")
