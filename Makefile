@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: install run test lint typecheck unit lock clean
+.PHONY: install run test lint format typecheck unit e2e openapi lock clean
 
 install: $(STAMP)
 
@@ -26,13 +26,30 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Rewrites the sources: formatting, then the lint fixes ruff can make itself.
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# mypy covers the functions, the tooling, the stack, the tests and the benchmark.
 typecheck: install
 	$(BIN)/mypy
 
+# The fast in-process tests (tests/unit, tests/api): seconds, no server, no synth.
 unit: install
-	$(BIN)/pytest
+	$(BIN)/pytest tests/unit tests/api
 
-test: lint typecheck unit
+# HTTP against `forward-orders serve` processes (tests/local).
+e2e: install
+	$(BIN)/pytest tests/local
+
+# Regenerates openapi.json from the code (a test fails while it is stale).
+openapi: install
+	$(BIN)/forward-orders openapi -o openapi.json
+
+# Everything: lint, types, and every test (unit, api, local, infrastructure, reliability).
+test: lint typecheck
+	$(BIN)/pytest
 
 # The long reliability runs (docs/reliability.md): thousands of requests under injected storage
 # faults, bigger concurrency, fuzzing and property runs; their figures are printed at the end.

@@ -62,7 +62,7 @@ def main() -> None:
     import boto3
     from moto import mock_aws
 
-    from bench.worker import Context, api_event
+    from bench.worker import api_event, context
     from common.tables import ORDERS_TABLE
 
     table = os.environ["ORDERS_TABLE_NAME"]
@@ -73,7 +73,7 @@ def main() -> None:
 
         sizes: list[dict[str, int]] = []
         for _ in range(2):  # a create, then an update of every record
-            response = handler.lambda_handler(api_event(body), Context())
+            response = handler.lambda_handler(api_event(body), context())
             if response["statusCode"] != 200:
                 raise RuntimeError(f"the API answered {response['statusCode']}: {response.get('body')}")
             items = client.get_paginator("scan").paginate(TableName=table).build_full_result()["Items"]

@@ -11,6 +11,7 @@ from typing import Any
 
 from forward_orders import batch_reader, orders
 from forward_orders.settings import Limits
+from forward_orders.storage import update_request
 
 
 class NaiveWriter:
@@ -25,27 +26,5 @@ class NaiveWriter:
         now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         writes = orders.record_writes(tenant, batch)
         for write in writes:
-            names = {"#first": "first_received_at", "#last": "last_received_at"}
-            values: dict[str, Any] = {":now": {"S": now}}
-            sets = ["#first = if_not_exists(#first, :now)", "#last = :now"]
-            for n, (name, value) in enumerate(write.fields.items()):
-                names[f"#f{n}"] = name
-                values[f":v{n}"] = _attribute(value)
-                sets.append(f"#f{n} = :v{n}")
-            sort_key = "ORDER" if write.item_identifier is None else f"I#{write.item_identifier}"
-            self.client.update_item(
-                TableName=self.table_name,
-                Key={"pk": {"S": f"{tenant}#{write.order_identifier}"}, "sk": {"S": sort_key}},
-                UpdateExpression="SET " + ", ".join(sets),
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
+            self.client.update_item(**update_request(self.table_name, write, now))
         return len(writes)
-
-
-def _attribute(value: Any) -> dict[str, Any]:
-    if isinstance(value, str):
-        return {"S": value}
-    if isinstance(value, int):
-        return {"N": str(value)}
-    return {"L": [{"M": {k: {"S": v} for k, v in entry.items()}} for entry in value]}

@@ -25,51 +25,38 @@ from typing import Any
 
 from bench.boundary import Storage
 from bench.layer import install_from_environment
+from forward_orders_cli.lambda_events import LocalLambdaContext, Stage, proxy_event
 
 TENANT = "bench-client"
 
 
-class Context:
-    """The parts of Lambda's context object that Powertools reads."""
+# The Lambda function's context and the event the stage sends, built as the local server builds
+# them (standard library only: importable under the layer's restrictions).
+def context() -> LocalLambdaContext:
+    """One invocation's context (its remaining time counts from now)."""
+    return LocalLambdaContext(
+        function_name="forward-orders-api",
+        timeout_seconds=25.0,
+        memory_limit_in_mb=int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")),
+    )
 
-    function_name = "forward-orders-api"
-    memory_limit_in_mb = int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024"))
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:forward-orders-api:live"
-    aws_request_id = "00000000-0000-0000-0000-000000000000"
 
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 25_000
+STAGE = Stage(name="v1", api_id="bench")
 
 
 def api_event(body: bytes) -> dict[str, Any]:
     """A POST /forward_orders as API Gateway sends it: base64 body (binary media type */*)."""
-    request_id = str(uuid.uuid4())
-    headers = {"Content-Type": "application/json", "Authorization": "Bearer not-checked-here"}
-    return {
-        "resource": "/forward_orders",
-        "path": "/forward_orders",
-        "httpMethod": "POST",
-        "headers": headers,
-        "multiValueHeaders": {k: [v] for k, v in headers.items()},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": None,
-        "stageVariables": None,
-        "requestContext": {
-            "resourcePath": "/forward_orders",
-            "httpMethod": "POST",
-            "path": "/v1/forward_orders",
-            "stage": "v1",
-            "requestId": request_id,
-            "accountId": "123456789012",
-            "apiId": "bench",
-            "identity": {"sourceIp": "203.0.113.10", "userAgent": "bench"},
-            "authorizer": {"principalId": TENANT, "client_id": TENANT},
-        },
-        "body": base64.b64encode(body).decode(),
-        "isBase64Encoded": True,
-    }
+    return proxy_event(
+        "POST",
+        "/forward_orders",
+        resource="/forward_orders",
+        path_parameters=None,
+        headers={"Content-Type": ["application/json"], "Authorization": ["Bearer not-checked-here"]},
+        body=body,
+        stage=STAGE,
+        source_ip="203.0.113.10",
+        authorizer={"principalId": TENANT, "client_id": TENANT},
+    )
 
 
 def trace_header(sampled: bool = True) -> str:
@@ -100,7 +87,7 @@ class ApiRole:
             # segment for it in every thread that records something.
             os.environ["_X_AMZN_TRACE_ID"] = trace_header(os.environ.get("BENCH_SAMPLED", "1") == "1")
         cpu, wall = time.process_time(), time.perf_counter()
-        response = self.handler.lambda_handler(event, Context())
+        response = self.handler.lambda_handler(event, context())
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         if response["statusCode"] != 200:
             raise RuntimeError(f"the API answered {response['statusCode']}: {response.get('body')}")

@@ -34,7 +34,6 @@ that is a 502 with Retry-After, like the function's own answer when storage is u
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import cast
 
 from aws_cdk import Duration, RemovalPolicy
@@ -44,6 +43,13 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from authorizer.settings import Settings as AuthorizerSettings
+from common.api_responses import (
+    GATEWAY_RESPONSES,
+    REQUEST_ID_HEADER,
+    RETRY_AFTER_HEADER,
+    GatewayResponse,
+    message,
+)
 from common.api_routes import FALLBACK_METHOD, ROUTES, fallback_resources
 from common.tables import TRACKING_INDEXES
 from forward_orders.settings import Settings as ApiSettings
@@ -55,7 +61,6 @@ from infra.packaging import LambdaPackaging
 API_HANDLER = "forward_orders.handler.lambda_handler"
 AUTHORIZER_HANDLER = "authorizer.handler.lambda_handler"
 CACHED_IDENTITY_HEADER = "Authorization"
-REQUEST_ID_HEADER = "x-request-id"
 
 # The only DynamoDB calls each function makes (forward_orders/storage.py, common/api_keys.py).
 # On the orders table: upserts, an order's read, and the concepts of the orders a tracking lookup
@@ -68,42 +73,20 @@ AUTHORIZER_TABLE_ACTIONS = ["dynamodb:GetItem"]
 _REQUEST_ID = "$context.requestId"
 
 
-def _json_body(message: str | None = None) -> str:
-    # Gateway response templates are not VTL: only $context and $stageVariables are substituted.
-    # $context.error.messageString is already a quoted JSON string.
-    text = json.dumps(message) if message is not None else "$context.error.messageString"
+def gateway_response_body(response: GatewayResponse) -> str:
+    """The response template of one gateway response: the message of its status (the DEFAULT types:
+    API Gateway's own message for the case) and the request id; no body at all for a 401.
+
+    Gateway response templates are not VTL: only $context and $stageVariables are substituted, and
+    $context.error.messageString is already a quoted JSON string."""
+    if not response.has_body:
+        return ""
+    text = (
+        json.dumps(message(response.status))
+        if response.status is not None
+        else "$context.error.messageString"
+    )
     return '{"message": ' + text + ', "request_id": "' + _REQUEST_ID + '"}'
-
-
-@dataclass(frozen=True)
-class GatewayResponse:
-    """What API Gateway answers for one of its own response types."""
-
-    status: str | None  # None keeps API Gateway's status for the type (DEFAULT_4XX / DEFAULT_5XX)
-    body: str
-    retry_after: bool = False
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-_EMPTY_401 = GatewayResponse("401", "", headers={"WWW-Authenticate": "'Bearer'"})
-
-GATEWAY_RESPONSES: dict[str, GatewayResponse] = {
-    # No valid credential: the contract's 401 has no body at all.
-    "UNAUTHORIZED": _EMPTY_401,  # the authorizer raised "Unauthorized", or an identity source is missing
-    "ACCESS_DENIED": _EMPTY_401,  # the authorizer's policy denied the request
-    "INVALID_API_KEY": _EMPTY_401,  # API Gateway's own API keys (not used, kept consistent)
-    "EXPIRED_TOKEN": _EMPTY_401,  # IAM authentication (not used, kept consistent)
-    "INVALID_SIGNATURE": _EMPTY_401,  # IAM authentication (not used, kept consistent)
-    "AUTHORIZER_FAILURE": GatewayResponse("502", _json_body("Bad Gateway"), retry_after=True),
-    "AUTHORIZER_CONFIGURATION_ERROR": GatewayResponse("500", _json_body("Internal Server Error")),
-    "THROTTLED": GatewayResponse("429", _json_body("Too Many Requests"), retry_after=True),
-    "QUOTA_EXCEEDED": GatewayResponse("429", _json_body("Too Many Requests"), retry_after=True),
-    "REQUEST_TOO_LARGE": GatewayResponse("413", _json_body("Payload Too Large")),
-    "MISSING_AUTHENTICATION_TOKEN": GatewayResponse("404", _json_body("Not Found")),
-    "RESOURCE_NOT_FOUND": GatewayResponse("404", _json_body("Not Found")),
-    "DEFAULT_4XX": GatewayResponse(None, _json_body()),
-    "DEFAULT_5XX": GatewayResponse(None, _json_body()),
-}
 
 
 def tracking_index_arns(orders_table: dynamodb.ITableV2) -> list[str]:
@@ -303,15 +286,17 @@ class Api(Construct):
 
     def _add_gateway_responses(self, config: ServiceConfig) -> None:
         for response_type, response in GATEWAY_RESPONSES.items():
-            headers = {REQUEST_ID_HEADER: "context.requestId", **response.headers}
+            # Header values are mapping expressions: literal strings are quoted.
+            headers = {REQUEST_ID_HEADER: "context.requestId"}
+            headers.update({name: f"'{value}'" for name, value in response.headers.items()})
             if response.retry_after:
-                headers["Retry-After"] = f"'{config.retry_after_seconds}'"
+                headers[RETRY_AFTER_HEADER] = f"'{config.retry_after_seconds}'"
             self.rest_api.add_gateway_response(
                 response_type.title().replace("_", ""),
                 type=apigateway.ResponseType.of(response_type),
-                status_code=response.status,
+                status_code=str(response.status.value) if response.status is not None else None,
                 response_headers=headers,
-                templates={"application/json": response.body},
+                templates={"application/json": gateway_response_body(response)},
             )
 
     @property

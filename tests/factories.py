@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import API_KEYS_TABLE_NAME, ORDERS_TABLE_NAME
+from tests.api_calls import API_KEYS_TABLE_NAME, ORDERS_TABLE_NAME
 
 
 def item(identifier: Any = "item-1", **fields: Any) -> dict[str, Any]:
@@ -60,11 +60,12 @@ def client_error(code: str, operation: str = "UpdateItem", status: int = 400) ->
     """The botocore ``ClientError`` DynamoDB answers with ``code``."""
     from botocore.exceptions import ClientError
 
+    response: Any = {
+        "Error": {"Code": code, "Message": f"simulated {code}"},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+    }
     return ClientError(
-        {
-            "Error": {"Code": code, "Message": f"simulated {code}"},
-            "ResponseMetadata": {"HTTPStatusCode": status},
-        },
+        response,
         operation,
     )
 
@@ -124,9 +125,10 @@ _SESSIONS: list[Any] = []
 @pytest.fixture(autouse=True)
 def reuse_boto3_session(monkeypatch: pytest.MonkeyPatch) -> None:
     """Speed only: moto replaces boto3's default session on every ``mock_aws()``, so each test
-    would reload botocore's service models from JSON. The tests of the modules that import this
-    (autouse) share one session instead; it is safe because every test has the same fake
-    credentials and region, and boto3's previous default session is put back after each test."""
+    would reload botocore's service models from JSON. The tests of the folders whose conftest
+    imports this (autouse: tests/unit, tests/api) share one session instead; it is safe because
+    every test has the same fake credentials and region, and boto3's previous default session is
+    put back after each test."""
     import boto3
     from moto.core.config import default_user_config
 

@@ -1,15 +1,26 @@
-"""Starting and stopping the `forward-orders` processes the end-to-end and reliability tests run."""
+"""The `forward-orders` processes the local and reliability tests run, and HTTP to them: ``serve`` on a
+free loopback port in its own process group, raw HTTP calls, and an environment that cannot reach
+AWS (fake credentials, every endpoint on 127.0.0.1)."""
 
 from __future__ import annotations
 
 import contextlib
+import http.client
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+START_TIMEOUT = 30.0
+REGION = "us-east-1"
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
 def forward_orders_command() -> list[str]:
@@ -29,3 +40,177 @@ def stop_process_group(process: subprocess.Popen[Any]) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
+
+
+def clean_environment(**extra: str) -> dict[str, str]:
+    """This process's environment without anything that could point at a real AWS account."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    for name in ("ORDERS_TABLE_NAME", "API_KEYS_TABLE_NAME", "POWERTOOLS_METRICS_NAMESPACE"):
+        env.pop(name, None)
+    env.update({**FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": REGION, "PYTHONUNBUFFERED": "1", **extra})
+    return env
+
+
+# -- HTTP -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    seconds: float = 0.0
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def http_call(
+    url: str,
+    method: str,
+    path: str,
+    *,
+    body: bytes | str | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 30.0,
+) -> Reply:
+    """One request with the path sent exactly as given (no normalization, no proxy)."""
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    data = body.encode() if isinstance(body, str) else body
+    started = time.monotonic()
+    try:
+        connection.request(method, path, body=data, headers=headers or {})
+        response = connection.getresponse()
+        payload = response.read()
+        return Reply(
+            response.status,
+            {name.lower(): value for name, value in response.getheaders()},
+            payload,
+            time.monotonic() - started,
+        )
+    finally:
+        connection.close()
+
+
+def auth(key: str | None, scheme: str = "bearer") -> dict[str, str]:
+    if key is None:
+        return {}
+    return {"Authorization": f"Bearer {key}"} if scheme == "bearer" else {"x-api-key": key}
+
+
+# -- forward-orders serve -------------------------------------------------------------------------
+
+
+@dataclass
+class ServeProcess:
+    process: subprocess.Popen[bytes]
+    url: str
+    log: Path
+    state_file: Path
+    env: dict[str, str]
+    clients: dict[str, str] = field(default_factory=dict)  # client id -> key
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def state(self) -> dict[str, Any]:
+        return dict(json.loads(self.state_file.read_text()))
+
+    def dynamodb(self) -> Any:
+        """A client of the server's DynamoDB, found through its state file (the embedded one takes
+        any credentials)."""
+        import boto3
+
+        state = self.state()
+        return boto3.client(
+            "dynamodb",
+            endpoint_url=state["dynamodb_endpoint"],
+            region_name=state["region"],
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        key: str | None = None,
+        scheme: str = "bearer",
+        body: Any = None,
+        raw: bytes | str | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 30.0,
+    ) -> Reply:
+        """``body`` is sent as JSON, ``raw`` as given; the key as a bearer token or in x-api-key."""
+        all_headers = {"Content-Type": "application/json", **auth(key, scheme), **(headers or {})}
+        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        return http_call(self.url, method, path, body=data, headers=all_headers, timeout=timeout)
+
+    def cli(self, *argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*forward_orders_command(), *argv],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+
+def start_serve(
+    directory: Path,
+    clients: dict[str, str],
+    *,
+    dynamodb_endpoint: str | None = None,
+    extra_env: dict[str, str] | None = None,
+    verbose: bool = False,
+) -> ServeProcess:
+    """``forward-orders serve`` on a free port; the caller must stop it (stop_process_group)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    log = directory / "serve.log"
+    state_file = directory / "state" / "local.json"
+    env = clean_environment(FORWARD_ORDERS_STATE_FILE=str(state_file), **(extra_env or {}))
+    argv = [*forward_orders_command(), "serve", "--port", str(port)]
+    for client_id, key in clients.items():
+        argv += ["--client", f"{client_id}={key}"]
+    if dynamodb_endpoint:
+        argv += ["--dynamodb-endpoint", dynamodb_endpoint]
+    if verbose:
+        argv.append("-v")
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            argv, cwd=directory, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    server = ServeProcess(process, f"http://127.0.0.1:{port}", log, state_file, env, dict(clients))
+    try:
+        _wait_until_ready(server)
+    except BaseException:
+        stop_process_group(process)
+        raise
+    return server
+
+
+def _wait_until_ready(server: ServeProcess) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"serve exited with {server.process.returncode}:\n{server.output()}")
+        try:
+            if server.call("GET", "/forward_orders/ready", timeout=2).status == 401:
+                return
+        except OSError:
+            pass  # not listening yet
+        time.sleep(0.1)
+    raise RuntimeError(f"serve was not ready after {START_TIMEOUT} s:\n{server.output()}")
+
+
+@contextlib.contextmanager
+def serving(directory: Path, clients: dict[str, str], **options: Any) -> Iterator[ServeProcess]:
+    server = start_serve(directory, clients, **options)
+    try:
+        yield server
+    finally:
+        stop_process_group(server.process)

@@ -16,26 +16,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections.abc import Callable
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+from pydantic import TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
-from common.api_routes import ROUTES, ApiRoute
+from common.api_responses import ERROR_STATUSES, REQUEST_ID_HEADER, RETRY_AFTER_HEADER
+from common.api_routes import ROUTES, UPSERT_ORDERS, ApiRoute
 from forward_orders import models
 from forward_orders.settings import Limits
 
 OPENAPI_VERSION = "3.1.0"
 API_VERSION = "1"
 SCHEMA_REF = "#/components/schemas/{model}"
-# Problem codes of a 422 (CONTRACT.md).
-PROBLEM_CODES = ("missing_field", "invalid_type", "invalid_format", "invalid", "duplicate")
-MAX_PROBLEMS = 100  # forward_orders.batch.MAX_PROBLEMS, not imported: it is the function's module
-REQUEST_ID_HEADER = "x-request-id"
 
 
 # -- value rules ----------------------------------------------------------------------------------
@@ -170,16 +168,6 @@ VALUE_RULES: dict[Callable[..., Any], Callable[[], JsonSchemaValue]] = {
 # Rules that only turn null into missing_field: the schema is the wrapped type's.
 PASS_THROUGH_RULES: frozenset[Callable[..., Any]] = frozenset({models.required_list})
 
-# What each stored field looks like in a GET response, by the rule that validated it.
-STORED_VALUES: dict[Callable[..., Any], JsonSchemaValue] = {
-    models.required_text: {"type": "string", "minLength": 1},
-    models.optional_text: {"type": "string", "minLength": 1},
-    models.identifier: {"type": "string", "minLength": 1, "maxLength": models.MAX_IDENTIFIER_LENGTH},
-    models.optional_date: {"type": "string", "pattern": STORED_DATE_PATTERN},
-    models.quantity: {"type": "integer", "minimum": 1, "maximum": models.MAX_QUANTITY},
-    models.label_type: {"type": "string", "enum": list(models.LABEL_TYPES)},
-}
-
 
 class UnknownValueRule(TypeError):
     """A validator of the request models that this document does not describe yet."""
@@ -205,24 +193,6 @@ class _RequestSchema(GenerateJsonSchema):
                 ]
             }
         raise UnknownValueRule(f"openapi.py does not know the rule {_name(rule)}: teach it VALUE_RULES")
-
-
-class _StoredSchema(GenerateJsonSchema):
-    """The models as a GET returns them: every value as stored, no nulls, no defaults."""
-
-    def function_before_schema(self, schema: core_schema.BeforeValidatorFunctionSchema) -> JsonSchemaValue:
-        rule = _rule_of(schema)
-        if rule in STORED_VALUES:
-            return dict(STORED_VALUES[rule])
-        if rule in PASS_THROUGH_RULES:
-            return super().function_before_schema(schema)
-        raise UnknownValueRule(f"openapi.py does not know the rule {_name(rule)}: teach it STORED_VALUES")
-
-    def nullable_schema(self, schema: core_schema.NullableSchema) -> JsonSchemaValue:
-        return self.generate_inner(schema["schema"])
-
-    def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
-        return self.generate_inner(schema["schema"])
 
 
 def _rule_of(schema: core_schema.BeforeValidatorFunctionSchema) -> Callable[..., Any]:
@@ -275,41 +245,6 @@ def request_schemas(limits: Limits) -> dict[str, JsonSchemaValue]:
     return definitions
 
 
-def stored_schemas() -> dict[str, JsonSchemaValue]:
-    """StoredOrder, StoredItem and StoredLabel: what GET /forward_orders/{identifier} answers."""
-    generated = models.Order.model_json_schema(
-        schema_generator=_StoredSchema, ref_template="#/components/schemas/Stored{model}"
-    )
-    definitions = {f"Stored{name}": schema for name, schema in generated.pop("$defs").items()}
-    definitions["StoredOrder"] = generated
-    timestamps = {
-        "first_received_at": {
-            "type": "string",
-            "format": "date-time",
-            "description": "When the server first stored this record (UTC, set once).",
-        },
-        "last_received_at": {
-            "type": "string",
-            "format": "date-time",
-            "description": "When the server last wrote this record (UTC, every write).",
-        },
-    }
-    for name, schema in definitions.items():
-        _strip_titles(schema)
-        schema["additionalProperties"] = False
-        if name == "StoredLabel":
-            continue
-        schema["properties"].update(timestamps)
-        schema["required"] = [*schema.get("required", []), *timestamps]
-        if name == "StoredOrder":
-            schema["properties"]["items"]["description"] = "Every stored item, sorted by identifier."
-    definitions["StoredOrder"]["description"] = (
-        "The order as stored, with all its items. String fields come back as stored (a number sent in "
-        "a string field comes back as its digits); fields never sent are absent."
-    )
-    return definitions
-
-
 def _describe_model(name: str, schema: JsonSchemaValue, limits: Limits) -> None:
     _strip_titles(schema)
     for variant in schema.get("oneOf", [schema]):
@@ -356,144 +291,57 @@ def _strip_titles(schema: Any) -> None:
             _strip_titles(value)
 
 
-def _message_body(message: str, *, extra: dict[str, JsonSchemaValue] | None = None) -> JsonSchemaValue:
-    properties: dict[str, JsonSchemaValue] = {
-        "message": {"type": "string", "const": message} if message else {"type": "string"},
-        **(extra or {}),
-        "request_id": {"type": "string", "description": f"The same as the {REQUEST_ID_HEADER} header."},
-    }
-    return {"type": "object", "required": ["message", "request_id", *(extra or {})], "properties": properties}
-
-
 def response_schemas() -> dict[str, JsonSchemaValue]:
-    return {
-        "Success": {
-            "type": "object",
-            "required": ["message"],
-            "properties": {
-                "message": {"type": "string", "const": "Success"},
-                "orders_upserted": {"type": "integer", "minimum": 1, "description": "Orders in the body."},
-                "items_upserted": {"type": "integer", "minimum": 0, "description": "Items in the body."},
-            },
-            "description": "Every order and item of the body is stored. More keys may be added.",
-        },
-        "BadRequest": _message_body(
-            "Bad Request",
-            extra={
-                "errors": {
-                    "type": "array",
-                    "minItems": 1,
-                    "maxItems": 1,
-                    "items": {
-                        "type": "object",
-                        "required": ["code", "message"],
-                        "properties": {
-                            "code": {"type": "string", "const": "invalid_json"},
-                            "message": {"type": "string"},
-                        },
-                    },
-                }
-            },
-        ),
-        "ValidationFailed": _message_body(
-            "Validation Failed",
-            extra={
-                "errors": {
-                    "type": "array",
-                    "minItems": 1,
-                    "maxItems": MAX_PROBLEMS,
-                    "description": f"Every problem found, in document order (at most {MAX_PROBLEMS}).",
-                    "items": {"$ref": SCHEMA_REF.format(model="Problem")},
-                }
-            },
-        ),
-        "Problem": {
-            "type": "object",
-            "required": ["field", "code", "message"],
-            "properties": {
-                "field": {
-                    "type": "string",
-                    "description": "Slash-separated path from the body root with zero-based indexes "
-                    '(orders/0/items/1/sku), also for a bare-array body; "" is the root.',
-                },
-                "code": {"type": "string", "enum": list(PROBLEM_CODES)},
-                "message": {"type": "string"},
-            },
-        },
-        "NotFound": _message_body("Not Found"),
-        "PayloadTooLarge": _message_body("Payload Too Large"),
-        "TooManyRequests": _message_body("Too Many Requests"),
-        "InternalServerError": _message_body("Internal Server Error"),
-        "BadGateway": {
-            **_message_body(""),
-            "description": 'Storage or the authorizer unavailable: "Bad Gateway" (with Retry-After). '
-            "API Gateway's own answer when the integration fails has another message.",
-        },
-        "GatewayError": _message_body(""),
-        "TrackingLookup": {
-            "type": "object",
-            "required": ["tracking_number", "matches", "truncated"],
-            "description": "The items whose tracking number or reverse tracking number matches "
-            "(docs/tracking.md). Only an operations key sees client_id.",
-            "properties": {
-                "tracking_number": {"type": "string", "description": "The normalised number looked up."},
-                "matches": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "required": ["order_identifier", "matched", "item"],
-                        "properties": {
-                            "client_id": {"type": "string"},
-                            "order_identifier": {"type": "string"},
-                            "concept": {"type": "string"},
-                            "matched": {
-                                "type": "string",
-                                "enum": ["tracking_number", "reverse_tracking_number"],
-                            },
-                            "item": {"$ref": SCHEMA_REF.format(model="StoredItem")},
-                        },
-                    },
-                },
-                "truncated": {"type": "boolean", "description": "More matched than were returned."},
-            },
-        },
-    }
+    """Every response body, generated from the shapes the API function builds them with
+    (``common.api_responses``): each route's 200 body, and each error status's body under the
+    status's name, its message a constant where only the API answers it."""
+    schemas: dict[str, JsonSchemaValue] = {}
+    for route in ROUTES:
+        schemas.update(_shape_schemas(route.success))
+    for error in ERROR_STATUSES.values():
+        if error.body is None:
+            continue
+        body_schemas = _shape_schemas(error.body)
+        schema = body_schemas.pop(error.body.__name__)
+        schemas.update(body_schemas)
+        if error.exact_message and error.message is not None:
+            schema["properties"]["message"] = {"type": "string", "const": error.message}
+        schema["description"] = error.description
+        schemas[_schema_name(error.status)] = schema
+    for schema in schemas.values():
+        _add_stored_date_patterns(schema)
+    return schemas
+
+
+def _shape_schemas(shape: type[Any]) -> dict[str, JsonSchemaValue]:
+    """A TypedDict's JSON Schema and those of the shapes it refers to, by name."""
+    generated = TypeAdapter(shape).json_schema(ref_template=SCHEMA_REF, mode="serialization")
+    schemas: dict[str, JsonSchemaValue] = generated.pop("$defs", {})
+    schemas[shape.__name__] = generated
+    for schema in schemas.values():
+        _strip_titles(schema)
+        if "description" in schema:
+            schema["description"] = " ".join(schema["description"].split())  # a docstring's lines
+    return schemas
+
+
+def _schema_name(status: HTTPStatus) -> str:
+    return "".join(word.title() for word in status.name.split("_"))
+
+
+def _add_stored_date_patterns(schema: Any) -> None:
+    """A stored date is what the request's date pattern accepts, trimmed."""
+    if isinstance(schema, dict):
+        if schema.get("format") == DATE_FORMAT:
+            schema["pattern"] = STORED_DATE_PATTERN
+        for value in schema.values():
+            _add_stored_date_patterns(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            _add_stored_date_patterns(value)
 
 
 # -- the document -----------------------------------------------------------------------------------
-
-RESPONSES: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
-    # status: (description, body schema or None for no body, extra headers)
-    "400": ("The body is not JSON: empty, not UTF-8, bad base64, or a syntax error.", "BadRequest", ()),
-    "401": ("No valid credential (missing, malformed, unknown or revoked key). No body at all.", None, ()),
-    "404": ("Unknown order (for this client) or route.", "NotFound", ()),
-    "413": ("The body is over the size limit.", "PayloadTooLarge", ()),
-    "422": ("Valid JSON that breaks a rule of the contract: every problem found.", "ValidationFailed", ()),
-    "429": ("The client is over its rate limit.", "TooManyRequests", ("Retry-After",)),
-    "500": ("A bug; never a stack trace.", "InternalServerError", ()),
-    "502": (
-        "Storage unavailable or throttled after bounded retries: retry after Retry-After.",
-        "BadGateway",
-        ("Retry-After",),
-    ),
-    "504": ("API Gateway's integration timeout.", "GatewayError", ()),
-}
-ROUTE_RESPONSES = {
-    ("POST", "/forward_orders"): ("Success", ("400", "401", "404", "413", "422", "429", "500", "502", "504")),
-    ("GET", "/forward_orders/{identifier}"): ("StoredOrder", ("401", "404", "429", "500", "502", "504")),
-    ("GET", "/tracking/{tracking_number}"): ("TrackingLookup", ("401", "404", "429", "500", "502", "504")),
-}
-OPERATION_IDS = {
-    ("POST", "/forward_orders"): "upsertForwardOrders",
-    ("GET", "/forward_orders/{identifier}"): "getForwardOrder",
-    ("GET", "/tracking/{tracking_number}"): "findByTrackingNumber",
-}
-PARAMETER_DESCRIPTIONS = {
-    "identifier": "The order's identifier, percent-encoded as needed; trimmed like a posted one. One "
-    "that no POST could have stored (over 255 characters once trimmed) is simply not found.",
-    "tracking_number": "A tracking number or reverse tracking number, percent-encoded as needed; "
-    "compared after normalisation (docs/tracking.md).",
-}
 
 
 # Numbers stand in string fields as real clients send them.
@@ -521,39 +369,33 @@ EXAMPLE_BATCH = {
 }
 
 
-def _response(description: str, schema: str | None, headers: tuple[str, ...]) -> JsonSchemaValue:
+def _response(description: str, schema: str | None, *, retry_after: bool = False) -> JsonSchemaValue:
     response: JsonSchemaValue = {
         "description": description,
-        "headers": {
-            REQUEST_ID_HEADER: {"$ref": "#/components/headers/RequestId"},
-            **{name: {"$ref": "#/components/headers/RetryAfter"} for name in headers},
-        },
+        "headers": {REQUEST_ID_HEADER: {"$ref": "#/components/headers/RequestId"}},
     }
+    if retry_after:
+        response["headers"][RETRY_AFTER_HEADER] = {"$ref": "#/components/headers/RetryAfter"}
     if schema is not None:
         response["content"] = {"application/json": {"schema": {"$ref": SCHEMA_REF.format(model=schema)}}}
     return response
 
 
 def _operation(route: ApiRoute, limits: Limits) -> JsonSchemaValue:
-    key = (route.method, route.resource)
-    success, statuses = ROUTE_RESPONSES.get(key, (None, tuple(RESPONSES)))
-    operation: JsonSchemaValue = {
-        "operationId": OPERATION_IDS.get(key, _operation_id(route)),
-        "summary": route.summary,
-    }
+    operation: JsonSchemaValue = {"operationId": route.operation_id, "summary": route.summary}
     parameters = [
         {
             "name": name,
             "in": "path",
             "required": True,
-            "description": PARAMETER_DESCRIPTIONS.get(name, "Percent-encoded as needed."),
+            "description": route.parameter_descriptions[name],
             "schema": {"type": "string", "minLength": 1},
         }
         for name in route.parameters
     ]
     if parameters:
         operation["parameters"] = parameters
-    if route.method == "POST" and route.resource == "/forward_orders":
+    if route is UPSERT_ORDERS:
         operation["requestBody"] = {
             "required": True,
             "description": f"At most {limits.max_body_bytes} bytes by default (configurable, "
@@ -567,18 +409,13 @@ def _operation(route: ApiRoute, limits: Limits) -> JsonSchemaValue:
                 }
             },
         }
-    responses: JsonSchemaValue = {}
-    if success is not None:
-        responses["200"] = _response("Success.", success, ())
-    for status in statuses:
-        responses[status] = _response(*RESPONSES[status])
+    responses: JsonSchemaValue = {"200": _response("Success.", route.success.__name__)}
+    for status in route.errors:
+        error = ERROR_STATUSES[status]
+        body = _schema_name(status) if error.body is not None else None
+        responses[str(status.value)] = _response(error.description, body, retry_after=error.retry_after)
     operation["responses"] = responses
     return operation
-
-
-def _operation_id(route: ApiRoute) -> str:
-    words = re.findall(r"[A-Za-z0-9]+", route.resource)
-    return route.method.lower() + "".join(word.title() for word in words)
 
 
 def openapi_document(limits: Limits | None = None) -> dict[str, Any]:
@@ -586,7 +423,7 @@ def openapi_document(limits: Limits | None = None) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for route in ROUTES:
         paths.setdefault(route.resource, {})[route.method.lower()] = _operation(route, limits)
-    schemas = {**request_schemas(limits), **stored_schemas(), **response_schemas()}
+    schemas = {**request_schemas(limits), **response_schemas()}
     return {
         "openapi": OPENAPI_VERSION,
         "info": {

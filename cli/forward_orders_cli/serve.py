@@ -31,6 +31,7 @@ from common.dynamodb_client import dynamodb_client
 from forward_orders.settings import Settings as ApiSettings
 from forward_orders_cli.embedded_dynamodb import EmbeddedDynamoDB, ensure_tables
 from forward_orders_cli.errors import USAGE, CliError
+from forward_orders_cli.lambda_events import Stage
 from forward_orders_cli.local_state import (
     EMBEDDED_DYNAMODB_CREDENTIAL,
     LocalState,
@@ -250,7 +251,7 @@ def build_gateway(region: str) -> LocalApiGateway:
         return authorizer_function.lambda_handler(event, context)
 
     return LocalApiGateway(
-        authorizer=authorizer_handler, api=api_handler, config=GatewayConfig(region=region)
+        authorizer=authorizer_handler, api=api_handler, config=GatewayConfig(stage=Stage(region=region))
     )
 
 

@@ -15,8 +15,8 @@ For every request, as the deployed stage does it:
 5. its statusCode, headers, multiValueHeaders and body (base64-decoded when flagged) are the
    HTTP response; a function that raises or returns no proxy response is 502.
 
-The answers the gateway gives itself (401, 413, 5xx) are the stack's gateway responses
-(``infra/api.py``, ``GATEWAY_RESPONSES``). Every response carries ``x-request-id``.
+The answers the gateway gives itself (401, 413, 5xx) are the stack's gateway responses, from the
+same table (``common.api_responses.GATEWAY_RESPONSES``). Every response carries ``x-request-id``.
 
 Each function is invoked one request at a time, like one Lambda execution environment: the handlers
 keep per-invocation state in module globals (the resolver's current event, the logger's keys), which
@@ -27,7 +27,6 @@ body does not hold up the others.
 from __future__ import annotations
 
 import base64
-import copy
 import json
 import logging
 import re
@@ -37,7 +36,6 @@ import traceback
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -45,8 +43,22 @@ from urllib.parse import quote
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request
 
+from common.api_responses import (
+    GATEWAY_RESPONSES,
+    INTEGRATION_FAILURE,
+    REQUEST_ID_HEADER,
+    RETRY_AFTER_HEADER,
+    UNAUTHORIZED_MESSAGE,
+    message,
+)
 from common.api_routes import ROUTES, ApiRoute, RouteMatch, match_request
-from forward_orders_cli.lambda_context import ACCOUNT_ID, REGION, LocalLambdaContext
+from forward_orders_cli.lambda_events import (
+    LocalLambdaContext,
+    Stage,
+    authorizer_context,
+    authorizer_event,
+    proxy_event,
+)
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -57,10 +69,7 @@ logger = logging.getLogger(__name__)
 
 # API Gateway's payload quota; the function's own (smaller, configurable) limit answers 413 itself.
 API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024
-REQUEST_ID_HEADER = "x-request-id"
 JSON = "application/json"
-# What API Gateway answers when an authorizer raises exactly this message.
-UNAUTHORIZED_MESSAGE = "Unauthorized"
 # _policy_denial's verdict on a result that is not an authorizer response at all.
 MALFORMED = "malformed"
 # Recomputed for the HTTP response, never copied from a Lambda's.
@@ -71,10 +80,7 @@ _PATH_SAFE = "/%:@!$&'()*+,;=-._~"
 
 @dataclass(frozen=True)
 class GatewayConfig:
-    stage: str = "local"
-    api_id: str = "local"
-    region: str = REGION
-    account_id: str = ACCOUNT_ID
+    stage: Stage = field(default_factory=Stage)
     max_body_bytes: int = API_GATEWAY_MAX_BODY_BYTES
     # Retry-After of the gateway's own 502 (the API function's default, RETRY_AFTER_SECONDS).
     retry_after_seconds: int = 1
@@ -131,7 +137,7 @@ class LocalApiGateway:
             response, client_id = self.handle(request, request_id)
         except Exception as error:  # a bug here; never werkzeug's HTML error page
             _log_failure("the local gateway failed", error)
-            response = _json_response(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal Server Error", request_id)
+            response = _json_response(HTTPStatus.INTERNAL_SERVER_ERROR, request_id)
             client_id = None
         _ensure_header(response, REQUEST_ID_HEADER, request_id)
         logger.info(
@@ -154,7 +160,7 @@ class LocalApiGateway:
         """The response to one request, and the client the authorizer found (None if it did not)."""
         body = self._read_body(request)
         if body is None:
-            return _json_response(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Payload Too Large", request_id), None
+            return self.gateway_response("REQUEST_TOO_LARGE", request_id), None
         path = _raw_path(request.environ)
         route = match_request(request.method, path, self._routes)
         event = self.proxy_event(request, path, route, body, request_id)
@@ -171,21 +177,18 @@ class LocalApiGateway:
             authorization = self._authorizer.invoke(self.authorizer_event(event), timeout_seconds=5.0)
         except Exception as error:
             if str(error) == UNAUTHORIZED_MESSAGE:
-                return _empty_401()
-            # AUTHORIZER_FAILURE: not the client's fault, worth a retry.
+                return self.gateway_response("UNAUTHORIZED", request_id)
+            # Not the client's fault, worth a retry.
             _log_failure("the authorizer failed", error)
-            response = _json_response(HTTPStatus.BAD_GATEWAY, "Bad Gateway", request_id)
-            response.headers.append(("Retry-After", str(self.config.retry_after_seconds)))
-            return response
+            return self.gateway_response("AUTHORIZER_FAILURE", request_id)
         denied = _policy_denial(authorization, self._method_arn(event))
         if denied == MALFORMED:
             # AUTHORIZER_CONFIGURATION_ERROR
             logger.error("the authorizer returned no principalId or no policyDocument")
-            return _json_response(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal Server Error", request_id)
+            return self.gateway_response("AUTHORIZER_CONFIGURATION_ERROR", request_id)
         if denied is not None:
-            # ACCESS_DENIED, which the stack answers like a missing key.
             logger.info("the authorizer's policy denied the request: %s", denied)
-            return _empty_401()
+            return self.gateway_response("ACCESS_DENIED", request_id)
         return authorization
 
     def _integrate(self, event: dict[str, Any], request_id: str) -> HttpResponse:
@@ -195,7 +198,23 @@ class LocalApiGateway:
             # What API Gateway answers when the integration fails (the function raised, or returned
             # something that is not a proxy response).
             _log_failure("the API function failed", error)
-            return _json_response(HTTPStatus.BAD_GATEWAY, "Internal server error", request_id)
+            status, text = INTEGRATION_FAILURE
+            return _json_response(status, request_id, text)
+
+    def gateway_response(self, response_type: str, request_id: str) -> HttpResponse:
+        """What the stage answers itself for one of API Gateway's response types, as the stack
+        deploys it (``common.api_responses.GATEWAY_RESPONSES``)."""
+        response = GATEWAY_RESPONSES[response_type]
+        if response.status is None:
+            raise ValueError(f"{response_type} has no status of its own")
+        headers = list(response.headers.items())
+        if response.retry_after:
+            headers.append((RETRY_AFTER_HEADER, str(self.config.retry_after_seconds)))
+        if not response.has_body:
+            return HttpResponse(response.status.value, headers)
+        answer = _json_response(response.status, request_id)
+        answer.headers.extend(headers)
+        return answer
 
     def _read_body(self, request: Request) -> bytes | None:
         """The request body, or None when it is over API Gateway's quota."""
@@ -211,67 +230,27 @@ class LocalApiGateway:
         self, request: Request, path: str, route: RouteMatch, body: bytes, request_id: str
     ) -> dict[str, Any]:
         """The Lambda proxy integration event, before the authorizer's context is added."""
-        headers, multi_headers = _event_headers(request)
-        query = {name: values[-1] for name, values in request.args.lists()}
-        multi_query = dict(request.args.lists())
-        now = datetime.now(UTC)
-        stage = self.config.stage
-        return {
-            "resource": route.resource,
-            "path": path,
-            "httpMethod": request.method,
-            "headers": headers,
-            "multiValueHeaders": multi_headers,
-            "queryStringParameters": query or None,
-            "multiValueQueryStringParameters": multi_query or None,
-            "pathParameters": route.path_parameters,
-            "stageVariables": None,
-            "requestContext": {
-                "resourceId": "local",
-                "resourcePath": route.resource,
-                "httpMethod": request.method,
-                "extendedRequestId": request_id,
-                "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-                "requestTimeEpoch": int(now.timestamp() * 1000),
-                "path": f"/{stage}{path}",
-                "accountId": self.config.account_id,
-                "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
-                "stage": stage,
-                "domainPrefix": request.host.split(":")[0],
-                "domainName": request.host,
-                "requestId": request_id,
-                "apiId": self.config.api_id,
-                "identity": {
-                    "sourceIp": request.remote_addr or "127.0.0.1",
-                    "userAgent": request.user_agent.string or None,
-                    "accessKey": None,
-                    "accountId": None,
-                    "caller": None,
-                    "user": None,
-                    "userArn": None,
-                    "apiKey": None,
-                    "apiKeyId": None,
-                },
-            },
-            "body": base64.b64encode(body).decode("ascii") if body else None,
-            "isBase64Encoded": bool(body),
-        }
+        return proxy_event(
+            request.method,
+            path,
+            resource=route.resource,
+            path_parameters=route.path_parameters,
+            headers=_event_headers(request),
+            query=dict(request.args.lists()),
+            body=body,
+            request_id=request_id,
+            stage=self.config.stage,
+            source_ip=request.remote_addr or "127.0.0.1",
+            host=request.host,
+            protocol=request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+        )
 
-    def authorizer_event(self, proxy_event: dict[str, Any]) -> dict[str, Any]:
+    def authorizer_event(self, proxy: dict[str, Any]) -> dict[str, Any]:
         """The REQUEST authorizer's event: the request's parts, without the body."""
-        event = {
-            name: copy.deepcopy(value)
-            for name, value in proxy_event.items()
-            if name not in ("body", "isBase64Encoded")
-        }
-        return {"type": "REQUEST", "methodArn": self._method_arn(proxy_event), **event}
+        return authorizer_event(proxy, self.config.stage)
 
     def _method_arn(self, event: dict[str, Any]) -> str:
-        config = self.config
-        return (
-            f"arn:aws:execute-api:{config.region}:{config.account_id}:{config.api_id}/"
-            f"{config.stage}/{event['httpMethod']}{event['path']}"
-        )
+        return self.config.stage.method_arn(event["httpMethod"], event["path"])
 
 
 def serve(app: LocalApiGateway, host: str, port: int) -> BaseWSGIServer:
@@ -285,22 +264,6 @@ class _RequestHandler(WSGIRequestHandler):
 
 
 # -- authorizer results ---------------------------------------------------------------------------
-
-
-def authorizer_context(authorization: dict[str, Any]) -> dict[str, Any]:
-    """``requestContext.authorizer`` as API Gateway builds it: principalId and the context, stringified."""
-    context = {
-        name: _context_value(value)
-        for name, value in (authorization.get("context") or {}).items()
-        if value is not None
-    }
-    return {**context, "principalId": str(authorization["principalId"]), "integrationLatency": 0}
-
-
-def _context_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _policy_denial(authorization: Any, method_arn: str) -> str | None:
@@ -395,7 +358,7 @@ def _raw_path(environ: WSGIEnvironment) -> str:
     return path if path.startswith("/") else "/" + path
 
 
-def _event_headers(request: Request) -> tuple[dict[str, str], dict[str, list[str]]]:
+def _event_headers(request: Request) -> dict[str, list[str]]:
     multi: dict[str, list[str]] = {}
     for name, value in request.headers.items():
         multi.setdefault(name, []).append(value)
@@ -405,16 +368,12 @@ def _event_headers(request: Request) -> tuple[dict[str, str], dict[str, list[str
     multi["X-Forwarded-For"] = [f"{forwarded[-1]}, {source_ip}" if forwarded else source_ip]
     multi["X-Forwarded-Port"] = [str(request.environ.get("SERVER_PORT", ""))]
     multi["X-Forwarded-Proto"] = [request.scheme]
-    return {name: values[-1] for name, values in multi.items()}, multi
+    return multi
 
 
-def _empty_401() -> HttpResponse:
-    """The contract's 401: no body at all."""
-    return HttpResponse(HTTPStatus.UNAUTHORIZED.value, [("WWW-Authenticate", "Bearer")])
-
-
-def _json_response(status: HTTPStatus, message: str, request_id: str) -> HttpResponse:
-    body = json.dumps({"message": message, "request_id": request_id}).encode()
+def _json_response(status: HTTPStatus, request_id: str, text: str | None = None) -> HttpResponse:
+    """A JSON error body: the message of ``status`` unless told otherwise, and the request id."""
+    body = json.dumps({"message": text or message(status), "request_id": request_id}).encode()
     return HttpResponse(status.value, [("Content-Type", JSON)], body)
 
 

@@ -24,6 +24,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from authorizer.settings import get_settings
 from common.api_keys import CLIENT_KEY, OPERATIONS_KEY, ApiKeyRecord, ApiKeyStore
+from common.api_responses import UNAUTHORIZED_MESSAGE
 from common.api_routes import ROUTES
 from common.dynamodb_client import dynamodb_client
 
@@ -31,12 +32,10 @@ logger = Logger()
 # Validated as the module loads: a missing or malformed variable fails the cold start, not each request.
 get_settings()
 
-UNAUTHORIZED = "Unauthorized"  # the exact message API Gateway turns into a 401
-
 
 class Unauthorized(Exception):
     def __init__(self) -> None:
-        super().__init__(UNAUTHORIZED)
+        super().__init__(UNAUTHORIZED_MESSAGE)
 
 
 @cache

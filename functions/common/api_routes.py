@@ -1,9 +1,10 @@
-"""The API's routes as API Gateway sees them: one definition for the stack and the local server.
+"""The API's routes, each defined once and completely: the API function registers its handlers from
+them, the CDK stack creates their methods, the authorizer builds its policies, ``forward-orders
+serve`` routes its HTTP requests, and the OpenAPI document describes them, from this table.
 
 A route is an HTTP method and an API Gateway resource template (``{name}`` is one path segment,
-``{name+}`` the rest of the path). The API function implements exactly these routes; the CDK stack
-creates a resource and method for each, behind the REQUEST authorizer; ``forward-orders serve``
-routes its HTTP requests with them, so the local server and the deployed API cannot disagree.
+``{name+}`` the rest of the path), with its operation id, the shape of its 200 body and the error
+statuses it answers (``common.api_responses``), its parameters and who may call it.
 
 Requests that match no route must still reach the API function *behind the authorizer*, so that
 they answer 401 without a valid key and the function's own 404 with one (the contract: unknown
@@ -20,30 +21,93 @@ that is not valid there; see docs/tracking.md).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
 from urllib.parse import unquote
 
 from common.api_keys import CLIENT_KEY, OPERATIONS_KEY
+from common.api_responses import StoredOrder, TrackingLookup, UpsertResult
 
 FALLBACK_METHOD = "ANY"
 ROOT_RESOURCE = "/"
 CATCH_ALL_RESOURCE = "/{proxy+}"
 
 
+# -- resource templates ----------------------------------------------------------------------------
+
+
+def _segments(path: str) -> list[str]:
+    return path.split("/")[1:] if path.startswith("/") else path.split("/")
+
+
+def _is_parameter(segment: str) -> bool:
+    return segment.startswith("{") and segment.endswith("}")
+
+
+def _parameter_name(segment: str) -> str:
+    return segment[1:-1].rstrip("+")
+
+
+def _match_resource(resource: str, path: str) -> dict[str, str] | None:
+    template = _segments(resource)
+    actual = _segments(path)
+    parameters: dict[str, str] = {}
+    for position, segment in enumerate(template):
+        if _is_parameter(segment) and segment.endswith("+}"):
+            rest = actual[position:]
+            if not rest or not rest[0]:
+                return None
+            parameters[_parameter_name(segment)] = unquote("/".join(rest))
+            return parameters
+        if position >= len(actual):
+            return None
+        if _is_parameter(segment):
+            if not actual[position]:
+                return None
+            parameters[_parameter_name(segment)] = unquote(actual[position])
+        elif segment != actual[position]:
+            return None
+    return parameters if len(actual) == len(template) else None
+
+
 @dataclass(frozen=True)
 class ApiRoute:
+    """One operation of the API, complete: everything the function, the stack, the authorizer, the
+    local server and the OpenAPI document need to know about it."""
+
     method: str
     resource: str
+    operation_id: str
     summary: str
+    # The shape of the 200 body (common.api_responses).
+    success: type[Any]
+    # The error statuses it can answer (common.api_responses.ERROR_STATUSES has each one's body).
+    errors: tuple[HTTPStatus, ...]
+    # Each path parameter's description, for people.
+    parameter_descriptions: dict[str, str] = field(default_factory=dict)
     # The kinds of API key that may call the route (common/api_keys.py): the authorizer allows an
     # operations key exactly the routes that list it, and the API function checks it again.
     kinds: tuple[str, ...] = (CLIENT_KEY,)
+
+    def __post_init__(self) -> None:
+        if set(self.parameter_descriptions) != set(self.parameters):
+            raise ValueError(f"{self.operation_id}: describe exactly its path parameters {self.parameters}")
 
     @property
     def policy_path(self) -> str:
         """The route as the tail of an execute-api ARN pattern: ``GET/tracking/*``."""
         segments = ["*" if _is_parameter(segment) else segment for segment in _segments(self.resource)]
         return "/".join([self.method, *segments])
+
+    @property
+    def rule(self) -> str:
+        """The route as a Powertools resolver rule: ``/tracking/<tracking_number>``."""
+        segments = [
+            f"<{_parameter_name(segment)}>" if _is_parameter(segment) else segment
+            for segment in _segments(self.resource)
+        ]
+        return "/" + "/".join(segments)
 
     @property
     def parameters(self) -> tuple[str, ...]:
@@ -60,16 +124,57 @@ class ApiRoute:
         return _match_resource(self.resource, path)
 
 
-ROUTES: tuple[ApiRoute, ...] = (
-    ApiRoute("POST", "/forward_orders", "Create or update (upsert) a batch of orders and their items"),
-    ApiRoute("GET", "/forward_orders/{identifier}", "Read back one order with all its items"),
-    ApiRoute(
-        "GET",
-        "/tracking/{tracking_number}",
-        "Find the items whose tracking number or reverse tracking number is this one",
-        kinds=(CLIENT_KEY, OPERATIONS_KEY),
+# What every route can answer besides its own errors: no credential, an unknown route or record,
+# over the rate, a bug, storage unavailable, API Gateway's timeout.
+_COMMON_ERRORS = (
+    HTTPStatus.UNAUTHORIZED,
+    HTTPStatus.NOT_FOUND,
+    HTTPStatus.TOO_MANY_REQUESTS,
+    HTTPStatus.INTERNAL_SERVER_ERROR,
+    HTTPStatus.BAD_GATEWAY,
+    HTTPStatus.GATEWAY_TIMEOUT,
+)
+
+UPSERT_ORDERS = ApiRoute(
+    "POST",
+    "/forward_orders",
+    operation_id="upsertForwardOrders",
+    summary="Create or update (upsert) a batch of orders and their items",
+    success=UpsertResult,
+    errors=(
+        HTTPStatus.BAD_REQUEST,
+        HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        *_COMMON_ERRORS,
     ),
 )
+GET_ORDER = ApiRoute(
+    "GET",
+    "/forward_orders/{identifier}",
+    operation_id="getForwardOrder",
+    summary="Read back one order with all its items",
+    success=StoredOrder,
+    errors=_COMMON_ERRORS,
+    parameter_descriptions={
+        "identifier": "The order's identifier, percent-encoded as needed; trimmed like a posted one. "
+        "One that no POST could have stored (over 255 characters once trimmed) is simply not found."
+    },
+)
+FIND_BY_TRACKING_NUMBER = ApiRoute(
+    "GET",
+    "/tracking/{tracking_number}",
+    operation_id="findByTrackingNumber",
+    summary="Find the items whose tracking number or reverse tracking number is this one",
+    success=TrackingLookup,
+    errors=_COMMON_ERRORS,
+    parameter_descriptions={
+        "tracking_number": "A tracking number or reverse tracking number, percent-encoded as needed; "
+        "compared after normalisation (docs/tracking.md)."
+    },
+    kinds=(CLIENT_KEY, OPERATIONS_KEY),
+)
+
+ROUTES: tuple[ApiRoute, ...] = (UPSERT_ORDERS, GET_ORDER, FIND_BY_TRACKING_NUMBER)
 
 
 def fallback_resources(routes: tuple[ApiRoute, ...] = ROUTES) -> list[str]:
@@ -118,37 +223,3 @@ def match_request(method: str, path: str, routes: tuple[ApiRoute, ...] = ROUTES)
         if parameters is not None:
             return RouteMatch(resource, parameters or None, None)
     return RouteMatch(CATCH_ALL_RESOURCE, {"proxy": unquote(path.lstrip("/"))}, None)
-
-
-def _segments(path: str) -> list[str]:
-    return path.split("/")[1:] if path.startswith("/") else path.split("/")
-
-
-def _is_parameter(segment: str) -> bool:
-    return segment.startswith("{") and segment.endswith("}")
-
-
-def _parameter_name(segment: str) -> str:
-    return segment[1:-1].rstrip("+")
-
-
-def _match_resource(resource: str, path: str) -> dict[str, str] | None:
-    template = _segments(resource)
-    actual = _segments(path)
-    parameters: dict[str, str] = {}
-    for position, segment in enumerate(template):
-        if _is_parameter(segment) and segment.endswith("+}"):
-            rest = actual[position:]
-            if not rest or not rest[0]:
-                return None
-            parameters[_parameter_name(segment)] = unquote("/".join(rest))
-            return parameters
-        if position >= len(actual):
-            return None
-        if _is_parameter(segment):
-            if not actual[position]:
-                return None
-            parameters[_parameter_name(segment)] = unquote(actual[position])
-        elif segment != actual[position]:
-            return None
-    return parameters if len(actual) == len(template) else None

@@ -17,7 +17,15 @@ table's stream, so the layout is defined here, once:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Annotated, Any, Literal, Required, TypeVar, cast
+
+from pydantic import ConfigDict, Field, with_config
+
+# pydantic (which the OpenAPI generator asks for their JSON Schema) needs typing_extensions'
+# TypedDict before Python 3.12.
+from typing_extensions import TypedDict
 
 ORDER_SORT_KEY = "ORDER"
 ITEM_SORT_KEY_PREFIX = "I#"
@@ -45,20 +53,100 @@ if (
 ):
     raise ValueError("MAX_IDENTIFIER_LENGTH does not fit the table's key sizes")
 
-# The contract's fields of an order and of an item, apart from ``identifier`` and the order's
-# ``items``; an update may leave any of them out, and they keep their stored value.
-ORDER_FIELDS = ("concept", "postal_code", "created_at")
-ITEM_FIELDS = (
-    "upc",
-    "sku",
-    "quantity",
-    "tracking_number",
-    "reverse_tracking_number",
-    "dropship_identifier",
-    "shipped_date",
-    "return_policy_end_date",
-    "labels",
-)
+# Quantities are counts of units in one order line; the bound keeps them in every client's int32.
+MAX_QUANTITY = 2_147_483_647
+LABEL_TYPES = ("barcode", "text")
+
+# -- the stored shapes: what GET, the tracking lookup and the order events show of a record --------
+# Static types only (no validation at run time); the OpenAPI document is generated from them.
+
+Text = Annotated[str, Field(min_length=1, description="Stored as sent, trimmed.")]
+StoredDate = Annotated[
+    str,
+    Field(
+        description="An ISO 8601 date or date-time, exactly as sent (trimmed).",
+        json_schema_extra={"format": "date-or-date-time"},
+    ),
+]
+Identifier = Annotated[str, Field(min_length=1, max_length=MAX_IDENTIFIER_LENGTH)]
+ReceivedAt = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+
+
+# Responses carry nothing else of a record: the shapes say so (additionalProperties false).
+SHOWN_CONFIG = ConfigDict(extra="forbid")
+
+
+@with_config(SHOWN_CONFIG)
+class StoredLabel(TypedDict):
+    type: Literal["barcode", "text"]
+    name: Text
+    value: Text
+
+
+class OrderValues(TypedDict, total=False):
+    """The contract's fields of an order apart from its identifier and items: those a client sent
+    (a field never sent is absent). An update may leave any of them out; they keep their value."""
+
+    concept: Annotated[str, Field(min_length=1, description="The brand.")]
+    postal_code: Text
+    created_at: StoredDate
+
+
+class ItemValues(TypedDict, total=False):
+    """The contract's fields of an item apart from its identifier (every request sends the first
+    three)."""
+
+    upc: Required[Text]
+    sku: Required[Text]
+    quantity: Required[Annotated[int, Field(ge=1, le=MAX_QUANTITY)]]
+    tracking_number: Text
+    reverse_tracking_number: Text
+    dropship_identifier: Text
+    shipped_date: StoredDate
+    return_policy_end_date: StoredDate
+    labels: Annotated[list[StoredLabel], Field(description="As last sent, as a whole.")]
+
+
+class _Identified(TypedDict):
+    identifier: Identifier
+
+
+class _Received(TypedDict):
+    first_received_at: Annotated[
+        ReceivedAt, Field(description="When the server first stored this record (UTC, set once).")
+    ]
+    last_received_at: Annotated[
+        ReceivedAt, Field(description="When the server last wrote this record (UTC, every write).")
+    ]
+
+
+# Key order is the order a response shows: identifier, the contract's fields, the timestamps.
+@with_config(SHOWN_CONFIG)
+class StoredOrderRecord(_Identified, OrderValues, _Received):
+    """An order record as shown (GET answers it with its items)."""
+
+
+@with_config(SHOWN_CONFIG)
+class StoredItem(_Identified, ItemValues, _Received):
+    """An item as GET and the tracking lookup show it."""
+
+
+def field_names(shape: type[Any]) -> tuple[str, ...]:
+    """The keys of a stored shape, in order."""
+    return tuple(shape.__annotations__)
+
+
+# The contract's fields of an order and of an item, in contract order.
+ORDER_FIELDS = field_names(OrderValues)
+ITEM_FIELDS = field_names(ItemValues)
+
+Shape = TypeVar("Shape", bound=Mapping[str, Any])
+
+
+def project(record: Mapping[str, Any], shape: type[Shape]) -> Shape:
+    """The part of a stored record that ``shape`` shows, in its order: the one place that decides
+    what of a record leaves the service (records also hold keys and copies kept for indexes)."""
+    return cast(Shape, {name: record[name] for name in field_names(shape) if name in record})
 
 
 def partition_key(client_id: str, order_identifier: str) -> str:

@@ -16,24 +16,23 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import parse
 from pydantic import ValidationError
 
-from forward_orders.errors import MalformedBody, PayloadTooLarge, Problem, ValidationFailed
+from common.api_responses import MAX_PROBLEMS, Problem, ProblemCode
+from forward_orders.errors import MalformedBody, PayloadTooLarge, ValidationFailed
 from forward_orders.models import MAX_INTEGER_DIGITS, OrdersBatch, OversizedNumber
 from forward_orders.settings import Limits
 
-MAX_PROBLEMS = 100
-
 # Messages for pydantic's own error types (our validators raise the contract's codes directly).
-_BUILTIN_ERRORS = {
-    "missing": ("missing_field", "is required"),
-    "model_type": ("invalid_type", "must be an object"),
-    "model_attributes_type": ("invalid_type", "must be an object"),
-    "dict_type": ("invalid_type", "must be an object"),
-    "list_type": ("invalid_type", "must be an array"),
-    "string_type": ("invalid_type", "must be a string"),
-    "too_short": ("invalid", "must not be empty"),
-    "literal_error": ("invalid", "is not an allowed value"),
+_BUILTIN_ERRORS: dict[str, tuple[ProblemCode, str]] = {
+    "missing": (ProblemCode.MISSING_FIELD, "is required"),
+    "model_type": (ProblemCode.INVALID_TYPE, "must be an object"),
+    "model_attributes_type": (ProblemCode.INVALID_TYPE, "must be an object"),
+    "dict_type": (ProblemCode.INVALID_TYPE, "must be an object"),
+    "list_type": (ProblemCode.INVALID_TYPE, "must be an array"),
+    "string_type": (ProblemCode.INVALID_TYPE, "must be a string"),
+    "too_short": (ProblemCode.INVALID, "must not be empty"),
+    "literal_error": (ProblemCode.INVALID, "is not an allowed value"),
 }
-_CONTRACT_CODES = frozenset({"missing_field", "invalid_type", "invalid_format", "invalid", "duplicate"})
+_CONTRACT_CODES = frozenset(ProblemCode)
 
 
 def decode_body(body: str | None, *, is_base64: bool, limits: Limits) -> Any:
@@ -107,7 +106,11 @@ def _count_limit_problems(data: Any, limits: Limits) -> list[Problem]:
     orders = _orders_of(data)
     if len(orders) > limits.max_orders_per_request:
         return [
-            Problem("orders", "invalid", f"orders must hold at most {limits.max_orders_per_request} orders")
+            Problem(
+                field="orders",
+                code=ProblemCode.INVALID,
+                message=f"orders must hold at most {limits.max_orders_per_request} orders",
+            )
         ]
     problems = []
     for i, order in enumerate(orders):
@@ -117,9 +120,9 @@ def _count_limit_problems(data: Any, limits: Limits) -> list[Problem]:
         if len(items) > limits.max_items_per_order:
             problems.append(
                 Problem(
-                    f"orders/{i}/items",
-                    "invalid",
-                    f"items must hold at most {limits.max_items_per_order} items",
+                    field=f"orders/{i}/items",
+                    code=ProblemCode.INVALID,
+                    message=f"items must hold at most {limits.max_items_per_order} items",
                 )
             )
             continue
@@ -128,9 +131,9 @@ def _count_limit_problems(data: Any, limits: Limits) -> list[Problem]:
             if isinstance(labels, list) and len(labels) > limits.max_labels_per_item:
                 problems.append(
                     Problem(
-                        f"orders/{i}/items/{j}/labels",
-                        "invalid",
-                        f"labels must hold at most {limits.max_labels_per_item} labels",
+                        field=f"orders/{i}/items/{j}/labels",
+                        code=ProblemCode.INVALID,
+                        message=f"labels must hold at most {limits.max_labels_per_item} labels",
                     )
                 )
     return problems
@@ -147,37 +150,32 @@ def _identity(entry: Any) -> str | None:
 
 
 def _duplicate_problems(data: Any) -> list[Problem]:
-    problems: list[Problem] = []
-    seen_orders: dict[str, int] = {}
-    for i, order in enumerate(_orders_of(data)):
-        order_id = _identity(order)
-        if order_id is not None:
-            if order_id in seen_orders:
-                problems.append(
-                    Problem(
-                        f"orders/{i}/identifier",
-                        "duplicate",
-                        f"identifier repeats the order at orders/{seen_orders[order_id]}",
-                    )
-                )
-            else:
-                seen_orders[order_id] = i
+    orders = _orders_of(data)
+    problems = _duplicates(orders, "orders", "order")
+    for i, order in enumerate(orders):
         items = order.get("items") if isinstance(order, dict) else None
-        seen_items: dict[str, int] = {}
-        for j, item in enumerate(items if isinstance(items, list) else []):
-            item_id = _identity(item)
-            if item_id is None:
-                continue
-            if item_id in seen_items:
-                problems.append(
-                    Problem(
-                        f"orders/{i}/items/{j}/identifier",
-                        "duplicate",
-                        f"identifier repeats the item at orders/{i}/items/{seen_items[item_id]}",
-                    )
+        problems += _duplicates(items if isinstance(items, list) else [], f"orders/{i}/items", "item")
+    return problems
+
+
+def _duplicates(entries: list[Any], path: str, kind: str) -> list[Problem]:
+    """A ``duplicate`` on each entry (order or item) whose identifier an earlier one has."""
+    problems: list[Problem] = []
+    seen: dict[str, int] = {}
+    for position, entry in enumerate(entries):
+        identity = _identity(entry)
+        if identity is None:
+            continue
+        if identity in seen:
+            problems.append(
+                Problem(
+                    field=f"{path}/{position}/identifier",
+                    code=ProblemCode.DUPLICATE,
+                    message=f"identifier repeats the {kind} at {path}/{seen[identity]}",
                 )
-            else:
-                seen_items[item_id] = j
+            )
+        else:
+            seen[identity] = position
     return problems
 
 
@@ -185,13 +183,13 @@ def _problem(error: Any) -> Problem:
     loc = tuple(error["loc"])
     error_type = error["type"]
     if error_type in _CONTRACT_CODES:
-        code, text = error_type, error["msg"]
+        code, text = ProblemCode(error_type), error["msg"]
     else:
-        code, text = _BUILTIN_ERRORS.get(error_type, ("invalid", "is invalid"))
+        code, text = _BUILTIN_ERRORS.get(error_type, (ProblemCode.INVALID, "is invalid"))
     path = "/".join(str(part) for part in loc)
     subject = loc[-1] if loc and isinstance(loc[-1], str) else (path or "the body")
     return Problem(field=path, code=code, message=f"{subject} {text}")
 
 
 def _document_order(problem: Problem) -> tuple[int, ...]:
-    return tuple(int(part) for part in problem.field.split("/") if part.isdigit())
+    return tuple(int(part) for part in problem["field"].split("/") if part.isdigit())

@@ -2,16 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One rule a request broke: where (slash path from the body root), which rule, and why."""
-
-    field: str
-    code: str
-    message: str
+from common.api_responses import Problem
 
 
 class RequestError(Exception):

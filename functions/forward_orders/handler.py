@@ -12,6 +12,7 @@ gc.disable()
 
 import traceback
 import warnings
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from http import HTTPStatus
@@ -26,6 +27,15 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from common.api_keys import CLIENT_KEY, OPERATIONS_KEY
+from common.api_responses import (
+    INVALID_JSON,
+    REQUEST_ID_HEADER,
+    RETRY_AFTER_HEADER,
+    JsonProblem,
+    UpsertResult,
+    message,
+)
+from common.api_routes import FIND_BY_TRACKING_NUMBER, GET_ORDER, ROUTES, UPSERT_ORDERS
 from common.dynamodb_client import dynamodb_client
 from forward_orders import batch_reader, orders, tracking
 from forward_orders.errors import (
@@ -56,7 +66,6 @@ gc.freeze()
 gc.enable()
 
 JSON = "application/json"
-REQUEST_ID_HEADER = "x-request-id"
 
 
 @cache
@@ -112,8 +121,7 @@ def client_id() -> str:
 # domain errors every 4xx is made of, it logs the full traceback with the exception's message
 # (which can quote request values) and records it in the trace. The function's segment and the
 # DynamoDB calls are still traced (capture_lambda_handler, botocore auto-patching).
-@app.post("/forward_orders")
-def post_forward_orders() -> Response:
+def upsert_forward_orders() -> Response:
     tenant = client_id()
     settings = get_settings()
     event = app.current_event
@@ -127,36 +135,51 @@ def post_forward_orders() -> Response:
     metrics.add_metric(name="OrdersUpserted", unit=MetricUnit.Count, value=summary.orders)
     metrics.add_metric(name="ItemsUpserted", unit=MetricUnit.Count, value=summary.items)
     logger.info("orders upserted", extra={"orders": summary.orders, "items": summary.items})
-    return _json(
-        HTTPStatus.OK,
-        {"message": "Success", "orders_upserted": summary.orders, "items_upserted": summary.items},
-    )
+    result: UpsertResult = {
+        "message": "Success",
+        "orders_upserted": summary.orders,
+        "items_upserted": summary.items,
+    }
+    return _json(HTTPStatus.OK, result)
 
 
-@app.get("/forward_orders/<identifier>")
 def get_forward_order(identifier: str) -> Response:
     tenant = client_id()
-    # API Gateway gives the decoded value in pathParameters; the route argument is still
-    # percent-encoded (REST APIs keep `path` encoded), so it is only the fallback.
-    path_parameters = app.current_event.path_parameters or {}
-    order_id = (path_parameters.get("identifier") or unquote(identifier)).strip()
+    order_id = _path_parameter("identifier", identifier).strip()
     order = orders.get_order(
         tenant, order_id, orders_table(), deadline_seconds=get_settings().request_deadline_seconds
     )
     return _json(HTTPStatus.OK, order)
 
 
-@app.get("/tracking/<tracking_number>")
-def get_tracking(tracking_number: str) -> Response:
+def find_by_tracking_number(tracking_number: str) -> Response:
     # A client key sees its own items; an operations key every client's, each labelled.
     caller = credential()
-    path_parameters = app.current_event.path_parameters or {}
-    scanned = path_parameters.get("tracking_number") or unquote(tracking_number)
+    scanned = _path_parameter("tracking_number", tracking_number)
     result = tracking.lookup(
         caller.client_id, scanned, orders_table(), deadline_seconds=get_settings().request_deadline_seconds
     )
     logger.info("tracking lookup", extra={"kind": caller.kind, "matches": len(result["matches"])})
     return _json(HTTPStatus.OK, result)
+
+
+def _path_parameter(name: str, from_rule: str) -> str:
+    # API Gateway gives the decoded value in pathParameters; the resolver's argument is still
+    # percent-encoded (REST APIs keep `path` encoded), so it is only the fallback.
+    path_parameters = app.current_event.path_parameters or {}
+    return path_parameters.get(name) or unquote(from_rule)
+
+
+# Each route of the route table (common/api_routes.py) and the function that answers it.
+ROUTE_HANDLERS: dict[str, Callable[..., Response]] = {
+    UPSERT_ORDERS.operation_id: upsert_forward_orders,
+    GET_ORDER.operation_id: get_forward_order,
+    FIND_BY_TRACKING_NUMBER.operation_id: find_by_tracking_number,
+}
+if set(ROUTE_HANDLERS) != {route.operation_id for route in ROUTES}:
+    raise RuntimeError("every route of common.api_routes needs exactly one handler here")
+for _route in ROUTES:
+    app.route(_route.rule, method=_route.method)(ROUTE_HANDLERS[_route.operation_id])
 
 
 # -- errors: the only place where a domain error becomes an HTTP response ------------------------
@@ -166,14 +189,18 @@ def _request_id() -> str:
     return app.current_event.request_context.request_id or ""
 
 
-def _json(status: HTTPStatus, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+def _json(status: HTTPStatus, body: Mapping[str, Any], headers: dict[str, str] | None = None) -> Response:
     return Response(status_code=status.value, content_type=JSON, body=body, headers=headers)
 
 
 def _error(
-    status: HTTPStatus, message: str, *, headers: dict[str, str] | None = None, **extra: Any
+    status: HTTPStatus, *, headers: dict[str, str] | None = None, errors: Sequence[Any] | None = None
 ) -> Response:
-    return _json(status, {"message": message, **extra, "request_id": _request_id()}, headers)
+    body: dict[str, Any] = {"message": message(status)}
+    if errors is not None:
+        body["errors"] = list(errors)
+    body["request_id"] = _request_id()
+    return _json(status, body, headers)
 
 
 @app.exception_handler(NotAuthenticated)
@@ -185,13 +212,13 @@ def handle_not_authenticated(_: NotAuthenticated) -> Response:
 @app.exception_handler(MalformedBody)
 def handle_malformed_body(error: MalformedBody) -> Response:
     metrics.add_metric(name="ValidationFailures", unit=MetricUnit.Count, value=1)
-    problem = {"code": "invalid_json", "message": error.reason}
-    return _error(HTTPStatus.BAD_REQUEST, "Bad Request", errors=[problem])
+    problem: JsonProblem = {"code": INVALID_JSON, "message": error.reason}
+    return _error(HTTPStatus.BAD_REQUEST, errors=[problem])
 
 
 @app.exception_handler(PayloadTooLarge)
 def handle_payload_too_large(_: PayloadTooLarge) -> Response:
-    return _error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Payload Too Large")
+    return _error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
 
 
 @app.exception_handler(ValidationFailed)
@@ -200,27 +227,26 @@ def handle_validation_failed(error: ValidationFailed) -> Response:
     # Codes are logged, never values, so operators see what clients get wrong without the payload.
     logger.info(
         "validation failed",
-        extra={"problems": len(error.problems), "codes": sorted({p.code for p in error.problems})},
+        extra={"problems": len(error.problems), "codes": sorted({p["code"] for p in error.problems})},
     )
-    problems = [{"field": p.field, "code": p.code, "message": p.message} for p in error.problems]
-    return _error(HTTPStatus.UNPROCESSABLE_ENTITY, "Validation Failed", errors=problems)
+    return _error(HTTPStatus.UNPROCESSABLE_ENTITY, errors=error.problems)
 
 
 @app.exception_handler(OrderNotFound)
 def handle_order_not_found(_: OrderNotFound) -> Response:
-    return _error(HTTPStatus.NOT_FOUND, "Not Found")
+    return _error(HTTPStatus.NOT_FOUND)
 
 
 @app.exception_handler(TrackingNumberNotFound)
 def handle_tracking_number_not_found(_: TrackingNumberNotFound) -> Response:
-    return _error(HTTPStatus.NOT_FOUND, "Not Found")
+    return _error(HTTPStatus.NOT_FOUND)
 
 
 @app.exception_handler(StorageUnavailable)
 def handle_storage_unavailable(error: StorageUnavailable) -> Response:
     logger.warning("storage unavailable", extra={"reason": str(error)})
     retry_after = str(get_settings().retry_after_seconds)
-    return _error(HTTPStatus.BAD_GATEWAY, "Bad Gateway", headers={"Retry-After": retry_after})
+    return _error(HTTPStatus.BAD_GATEWAY, headers={RETRY_AFTER_HEADER: retry_after})
 
 
 @app.not_found
@@ -230,7 +256,7 @@ def handle_unknown_route(_: NotFoundError) -> Response:
         client_id()
     except NotAuthenticated as error:
         return handle_not_authenticated(error)
-    return _error(HTTPStatus.NOT_FOUND, "Not Found")
+    return _error(HTTPStatus.NOT_FOUND)
 
 
 @app.exception_handler(Exception)
@@ -241,7 +267,7 @@ def handle_unexpected_error(error: Exception) -> Response:
         for frame in traceback.extract_tb(error.__traceback__)
     ]
     logger.error("unhandled error", extra={"error_type": type(error).__name__, "frames": frames})
-    return _error(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal Server Error")
+    return _error(HTTPStatus.INTERNAL_SERVER_ERROR)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)

@@ -21,11 +21,14 @@ from pydantic_core import PydanticCustomError
 
 # Fields an update may leave out; they keep their stored value (see docs/design.md). Defined with
 # the record layout, which the order events function shares; the API's modules import them from here.
-from common.order_records import ITEM_FIELDS, MAX_IDENTIFIER_LENGTH, ORDER_FIELDS  # noqa: F401
-
-# Quantities are counts of units in one order line; the bound keeps them in every client's int32.
-MAX_QUANTITY = 2_147_483_647
-LABEL_TYPES = ("barcode", "text")
+from common.api_responses import ProblemCode
+from common.order_records import (  # noqa: F401
+    ITEM_FIELDS,
+    LABEL_TYPES,
+    MAX_IDENTIFIER_LENGTH,
+    MAX_QUANTITY,
+    ORDER_FIELDS,
+)
 
 # YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SS with an optional fraction and an optional Z or ±HH:MM.
 _DATE = re.compile(
@@ -50,22 +53,22 @@ def _text(value: Any) -> str:
     if type(value) is str:
         if _SURROGATE.search(value):
             # JSON's "\ud800" escapes parse to lone surrogates: not text DynamoDB can store.
-            raise PydanticCustomError("invalid", "is not valid Unicode text")
+            raise PydanticCustomError(ProblemCode.INVALID, "is not valid Unicode text")
         return value.strip()
     if type(value) is int:
         return str(value)
     if type(value) is OversizedNumber:
         # Still a JSON integer: its exact digits (an identifier this long fails its length rule).
         return str(value)
-    raise PydanticCustomError("invalid_type", "must be a string")
+    raise PydanticCustomError(ProblemCode.INVALID_TYPE, "must be a string")
 
 
 def required_text(value: Any) -> str:
     if value is None:
-        raise PydanticCustomError("missing_field", "is required")
+        raise PydanticCustomError(ProblemCode.MISSING_FIELD, "is required")
     text = _text(value)
     if not text:
-        raise PydanticCustomError("missing_field", "is required")
+        raise PydanticCustomError(ProblemCode.MISSING_FIELD, "is required")
     return text
 
 
@@ -78,7 +81,7 @@ def optional_text(value: Any) -> str | None:
 def identifier(value: Any) -> str:
     text = required_text(value)
     if len(text) > MAX_IDENTIFIER_LENGTH:
-        raise PydanticCustomError("invalid", f"must be at most {MAX_IDENTIFIER_LENGTH} characters")
+        raise PydanticCustomError(ProblemCode.INVALID, f"must be at most {MAX_IDENTIFIER_LENGTH} characters")
     return text
 
 
@@ -110,32 +113,32 @@ def _is_real_date(match: re.Match[str]) -> bool:
 
 def quantity(value: Any) -> int:
     if value is None:
-        raise PydanticCustomError("missing_field", "is required")
+        raise PydanticCustomError(ProblemCode.MISSING_FIELD, "is required")
     if type(value) is int:
         number = value
     elif type(value) is OversizedNumber:
-        raise PydanticCustomError("invalid", f"must be an integer from 1 to {MAX_QUANTITY}")
+        raise PydanticCustomError(ProblemCode.INVALID, f"must be an integer from 1 to {MAX_QUANTITY}")
     elif type(value) is str and _DIGITS.fullmatch(value.strip()):
         if len(value.strip()) > len(str(MAX_QUANTITY)):
-            raise PydanticCustomError("invalid", f"must be an integer from 1 to {MAX_QUANTITY}")
+            raise PydanticCustomError(ProblemCode.INVALID, f"must be an integer from 1 to {MAX_QUANTITY}")
         number = int(value.strip())
     else:
-        raise PydanticCustomError("invalid_type", "must be an integer")
+        raise PydanticCustomError(ProblemCode.INVALID_TYPE, "must be an integer")
     if not 1 <= number <= MAX_QUANTITY:
-        raise PydanticCustomError("invalid", f"must be an integer from 1 to {MAX_QUANTITY}")
+        raise PydanticCustomError(ProblemCode.INVALID, f"must be an integer from 1 to {MAX_QUANTITY}")
     return number
 
 
 def label_type(value: Any) -> str:
     text = required_text(value)
     if text not in LABEL_TYPES:
-        raise PydanticCustomError("invalid", "must be barcode or text")
+        raise PydanticCustomError(ProblemCode.INVALID, "must be barcode or text")
     return text
 
 
 def required_list(value: Any) -> Any:
     if value is None:
-        raise PydanticCustomError("missing_field", "is required")
+        raise PydanticCustomError(ProblemCode.MISSING_FIELD, "is required")
     return value
 
 

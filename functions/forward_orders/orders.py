@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from pydantic_core import PydanticCustomError
 
+from common.api_responses import StoredOrder
+from common.order_records import StoredItem, StoredOrderRecord, project
 from forward_orders import tracking
 from forward_orders.errors import OrderNotFound
 from forward_orders.models import ITEM_FIELDS, ORDER_FIELDS, Item, Order, OrdersBatch
@@ -67,9 +68,7 @@ def upsert_orders(
     return UpsertSummary(orders=len(batch.orders), items=sum(len(order.items) for order in batch.orders))
 
 
-def get_order(
-    client_id: str, identifier: str, table: OrdersTable, *, deadline_seconds: float
-) -> dict[str, Any]:
+def get_order(client_id: str, identifier: str, table: OrdersTable, *, deadline_seconds: float) -> StoredOrder:
     """The stored order with its items, as the GET response shows it."""
     try:
         # An identifier no POST could have stored is not looked up: it is simply not found (and a
@@ -80,11 +79,7 @@ def get_order(
     stored = table.get_order(client_id, identifier, deadline=time.monotonic() + deadline_seconds)
     if stored is None:
         raise OrderNotFound(identifier)
-    items = [_shown(item, ITEM_FIELDS) for item in stored.items]
-    return {**_shown(stored.order, ORDER_FIELDS), "items": items}
-
-
-def _shown(record: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
-    """A stored record in the contract's field order, then the server's timestamps."""
-    ordered = ("identifier", *names, "first_received_at", "last_received_at")
-    return {name: record[name] for name in ordered if name in record}
+    return {
+        **project(stored.order, StoredOrderRecord),
+        "items": [project(item, StoredItem) for item in stored.items],
+    }

@@ -157,27 +157,8 @@ class OrdersTable:
             raise failure
 
     def _upsert_one(self, write: RecordWrite, received_at: str, deadline: float) -> None:
-        names: dict[str, str] = {"#first": FIRST_RECEIVED, "#last": LAST_RECEIVED}
-        values: dict[str, Any] = {":now": {"S": received_at}}
-        assignments = ["#first = if_not_exists(#first, :now)", "#last = :now"]
-        for position, (name, value) in enumerate(write.fields.items()):
-            names[f"#f{position}"] = name
-            values[f":v{position}"] = _attribute_value(value)
-            assignments.append(f"#f{position} = :v{position}")
-        key = {
-            PK: {"S": partition_key(write.client_id, write.order_identifier)},
-            SK: {"S": sort_key(write.item_identifier)},
-        }
-        self._call(
-            lambda: self._client.update_item(
-                TableName=self._table_name,
-                Key=key,
-                UpdateExpression="SET " + ", ".join(assignments),
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            ),
-            deadline,
-        )
+        request = update_request(self._table_name, write, received_at)
+        self._call(lambda: self._client.update_item(**request), deadline)
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -323,6 +304,28 @@ class OrdersTable:
                     self._back_off(attempt, deadline, "storage call failed")
                 except StorageUnavailable as unavailable:
                     raise unavailable from error
+
+
+def update_request(table_name: str, write: RecordWrite, received_at: str) -> dict[str, Any]:
+    """The UpdateItem of one write: a ``SET`` of exactly the fields it sends, the server's
+    timestamps (``first_received_at`` only if not set yet), on the record's keys."""
+    names: dict[str, str] = {"#first": FIRST_RECEIVED, "#last": LAST_RECEIVED}
+    values: dict[str, Any] = {":now": {"S": received_at}}
+    assignments = ["#first = if_not_exists(#first, :now)", "#last = :now"]
+    for position, (name, value) in enumerate(write.fields.items()):
+        names[f"#f{position}"] = name
+        values[f":v{position}"] = _attribute_value(value)
+        assignments.append(f"#f{position} = :v{position}")
+    return {
+        "TableName": table_name,
+        "Key": {
+            PK: {"S": partition_key(write.client_id, write.order_identifier)},
+            SK: {"S": sort_key(write.item_identifier)},
+        },
+        "UpdateExpression": "SET " + ", ".join(assignments),
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }
 
 
 def _attribute_value(value: StoredValue) -> dict[str, Any]:

@@ -27,11 +27,12 @@ import hashlib
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+from common.api_responses import TrackingLookup, TrackingMatch
+from common.order_records import StoredItem, project
 from common.tables import TRACKING_CLIENT_KEY, TRACKING_INDEXES
 from forward_orders.errors import TrackingNumberNotFound
-from forward_orders.models import ITEM_FIELDS
 from forward_orders.storage import OrdersTable, StoredValue, TrackedItem
 
 # DynamoDB's limit on a partition key value, index keys included.
@@ -41,8 +42,6 @@ HASHED_KEY_PREFIX = "SHA256:"
 # a handful of items, and a number a client sent for thousands of items ("N/A") must not make the
 # lookup read them all.
 MAX_MATCHES = 100
-# The item fields a match shows: the same as GET /forward_orders shows for an item.
-SHOWN_ITEM_FIELDS = ("identifier", *ITEM_FIELDS, "first_received_at", "last_received_at")
 
 
 def normalise(number: str) -> str:
@@ -91,7 +90,7 @@ class Match:
 
 def lookup(
     client_id: str | None, scanned: str, table: OrdersTable, *, deadline_seconds: float
-) -> dict[str, Any]:
+) -> TrackingLookup:
     """Every item whose tracking number or reverse tracking number is ``scanned``: a client's own
     (``client_id``), or every client's, each labelled with its client (``client_id`` None, an
     operations key). Raises TrackingNumberNotFound when there is none."""
@@ -121,12 +120,12 @@ def _match(found: TrackedItem) -> Match:
     return Match(found.client_id, found.order_identifier, found.field, found.record)
 
 
-def _shown(match: Match, concepts: Mapping[tuple[str, str], str], *, labelled: bool) -> dict[str, Any]:
+def _shown(match: Match, concepts: Mapping[tuple[str, str], str], *, labelled: bool) -> TrackingMatch:
     shown: dict[str, Any] = {"client_id": match.client_id} if labelled else {}
     shown["order_identifier"] = match.order_identifier
     concept = concepts.get((match.client_id, match.order_identifier))
     if concept is not None:
         shown["concept"] = concept
     shown["matched"] = match.matched
-    shown["item"] = {name: match.item[name] for name in SHOWN_ITEM_FIELDS if name in match.item}
-    return shown
+    shown["item"] = project(match.item, StoredItem)
+    return cast(TrackingMatch, shown)

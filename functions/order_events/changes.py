@@ -1,7 +1,7 @@
 """What one stream record of the orders table tells a consumer: an order or item was created, or
 some of its fields changed, or nothing they can see happened.
 
-Only the contract's fields count, by name (``ORDER_FIELDS`` and ``ITEM_FIELDS``, an allow-list):
+Only the contract's fields count, by name (``OrderValues`` and ``ItemValues``, an allow-list):
 keys, ``identifier``, ``order_identifier``, the server's timestamps and any attribute another
 feature keeps in a record are neither shown nor compared. So an identical re-send, which changes
 nothing but ``last_received_at``, is no change, and neither is a write of some internal copy.
@@ -24,7 +24,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
     DynamoDBRecordEventName,
 )
 
-from common.order_records import ITEM_FIELDS, ORDER_FIELDS, RecordKey, parse_key
+from common.order_records import ItemValues, OrderValues, RecordKey, field_names, parse_key, project
 from common.tables import ORDERS_PARTITION_KEY, ORDERS_SORT_KEY
 
 ORDER_CREATED = "OrderCreated"
@@ -74,18 +74,21 @@ class OrderChange:
         return detail
 
 
-def contract_fields(key: RecordKey) -> tuple[str, ...]:
-    return ITEM_FIELDS if key.is_item else ORDER_FIELDS
+def values_shape(key: RecordKey) -> type[OrderValues] | type[ItemValues]:
+    """What an event shows of the record: the contract's fields of an item, or of an order."""
+    return ItemValues if key.is_item else OrderValues
 
 
-def contract_values(image: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
-    """The fields ``names`` present in a (deserialized) image, as JSON-ready values."""
-    return {name: _json_value(image[name]) for name in names if name in image}
+def contract_values(image: dict[str, Any], shape: type[OrderValues] | type[ItemValues]) -> dict[str, Any]:
+    """The contract fields present in a (deserialized) image, as JSON-ready values."""
+    return {name: _json_value(value) for name, value in project(image, shape).items()}
 
 
-def changed_fields(old: dict[str, Any], new: dict[str, Any], names: tuple[str, ...]) -> tuple[str, ...]:
-    """The fields of ``names`` whose value differs between two contract value maps."""
-    return tuple(name for name in names if old.get(name) != new.get(name))
+def changed_fields(
+    old: dict[str, Any], new: dict[str, Any], shape: type[OrderValues] | type[ItemValues]
+) -> tuple[str, ...]:
+    """The contract fields whose value differs between two contract value maps, in contract order."""
+    return tuple(name for name in field_names(shape) if old.get(name) != new.get(name))
 
 
 def change_from_record(record: DynamoDBRecord) -> OrderChange | None:
@@ -109,14 +112,14 @@ def change_from_record(record: DynamoDBRecord) -> OrderChange | None:
     new_image = stream.new_image
     if not new_image:
         raise UnreadableRecord(f"{event_name.name} record without a new image")
-    names = contract_fields(key)
-    values = contract_values(new_image, names)
+    shape = values_shape(key)
+    values = contract_values(new_image, shape)
     changed: tuple[str, ...] | None = None
     if event_name is DynamoDBRecordEventName.MODIFY:
         old_image = stream.old_image
         if not old_image:
             raise UnreadableRecord("MODIFY record without an old image")
-        changed = changed_fields(contract_values(old_image, names), values, names)
+        changed = changed_fields(contract_values(old_image, shape), values, shape)
         if not changed:
             return None  # an identical re-send: only the server's timestamps moved
     created_at = stream.approximate_creation_date_time

@@ -20,7 +20,10 @@ os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 from aws_cdk import App
 from infra.stack import ForwardOrdersStack, build_app
 
-REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
+from common.tables import TableSchema
+from tests import REPO
+
+REPOSITORY_ROOT = REPO
 CDK_JSON = REPOSITORY_ROOT / "cdk.json"
 
 
@@ -49,6 +52,63 @@ class Synthesis:
         assert len(matches) == 1, f"{len(matches)} {resource_type} matching {name_part!r}"
         return matches[0]
 
+    def table(self, schema: TableSchema) -> tuple[str, dict[str, Any]]:
+        """The table whose keys and attribute definitions are exactly ``schema``'s."""
+        expected = schema.create_table_request("unused")
+        matches = [
+            (name, table)
+            for name, table in self.of_type("AWS::DynamoDB::GlobalTable").items()
+            if table["Properties"]["KeySchema"] == expected["KeySchema"]
+            and sorted(table["Properties"]["AttributeDefinitions"], key=str)
+            == sorted(expected["AttributeDefinitions"], key=str)
+        ]
+        assert len(matches) == 1, f"no single table with the key schema of {schema.logical_name}"
+        return matches[0]
+
+    def function_with_handler(self, handler: str) -> tuple[str, dict[str, Any]]:
+        [match] = [
+            (name, function)
+            for name, function in self.of_type("AWS::Lambda::Function").items()
+            if function["Properties"]["Handler"] == handler
+        ]
+        return match
+
+    def statements_of_role(self, role_id: str) -> list[dict[str, Any]]:
+        """Every policy statement attached to the role ``role_id``."""
+        return [
+            statement
+            for policy in self.of_type("AWS::IAM::Policy").values()
+            if ref(role_id) in policy["Properties"]["Roles"]
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        ]
+
+    def statements_of_function(self, name_part: str) -> list[dict[str, Any]]:
+        """Every policy statement of the role of the function whose logical id holds ``name_part``."""
+        _, function = self.one("AWS::Lambda::Function", name_part)
+        return self.statements_of_role(function["Properties"]["Role"]["Fn::GetAtt"][0])
+
+    def methods(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """Every API Gateway method by (resource path, HTTP method)."""
+        paths = resource_paths(self)
+        return {
+            (
+                paths[json.dumps(m["Properties"]["ResourceId"], sort_keys=True)],
+                m["Properties"]["HttpMethod"],
+            ): m
+            for m in self.of_type("AWS::ApiGateway::Method").values()
+        }
+
+    def dynamodb_alarm_operations(self) -> set[str]:
+        """The DynamoDB operations the alarms' metrics watch (their Operation dimension)."""
+        return {
+            dimension["Value"]
+            for alarm in self.of_type("AWS::CloudWatch::Alarm").values()
+            for query in alarm["Properties"].get("Metrics", [])
+            if "MetricStat" in query and query["MetricStat"]["Metric"]["Namespace"] == "AWS/DynamoDB"
+            for dimension in query["MetricStat"]["Metric"]["Dimensions"]
+            if dimension["Name"] == "Operation"
+        }
+
     @property
     def template_file(self) -> Path:
         return self.outdir / f"{self.stack.stack_name}.template.json"
@@ -75,6 +135,11 @@ def synthesize(outdir: Path, **context: Any) -> Synthesis:
     assembly = app.synth()
     template = assembly.get_stack_by_name(stack.stack_name).template
     return Synthesis(outdir=outdir, stack=stack, template=template)
+
+
+def actions_of(statement: dict[str, Any]) -> list[str]:
+    actions = statement["Action"]
+    return [actions] if isinstance(actions, str) else list(actions)
 
 
 def ref(logical_id: str) -> dict[str, str]:

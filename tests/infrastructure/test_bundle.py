@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from infra.packaging import LAMBDA_LOCK_FILE, PYTHON_VERSION, build_dependency_layer, layer_cache_key
 
+from tests import REPO
 from tests.infrastructure.synthesis import Synthesis
 
 # Test, dev, local-server and infrastructure packages (requirements/dev.txt) that must never ship.
@@ -90,7 +91,7 @@ def test_function_code_is_its_package_and_the_shared_one_only(
     assert (code / "common" / "tables.py").is_file()
     files = [path.relative_to(code).as_posix() for path in code.rglob("*") if path.is_file()]
     assert not [name for name in files if "__pycache__" in name or name.endswith(".pyc") or "test" in name]
-    source = Path(__file__).resolve().parents[2] / "functions"
+    source = REPO / "functions"
     for name in files:
         assert (code / name).read_bytes() == (source / name).read_bytes(), name
 

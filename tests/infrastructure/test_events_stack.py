@@ -23,56 +23,25 @@ from infra.events import (
 from common.tables import API_KEYS_TABLE, ORDERS_TABLE
 from order_events.changes import STREAM_VIEW_TYPE
 from order_events.settings import Settings as PublisherSettings
-from tests.infrastructure.synthesis import Synthesis, arn_of, ref
+from tests.infrastructure.synthesis import Synthesis, actions_of, arn_of, ref
 
 # -- helpers ---------------------------------------------------------------------------------------
 
 
-def _table_id(synthesized: Synthesis, key_schema: list[dict[str, str]]) -> str:
-    [table_id] = [
-        name
-        for name, table in synthesized.of_type("AWS::DynamoDB::GlobalTable").items()
-        if table["Properties"]["KeySchema"] == key_schema
-    ]
-    return table_id
-
-
-def _orders_table_id(synthesized: Synthesis) -> str:
-    return _table_id(synthesized, ORDERS_TABLE.create_table_request("unused")["KeySchema"])
-
-
-def _publisher(synthesized: Synthesis) -> tuple[str, dict[str, Any]]:
-    [(function_id, function)] = [
-        (name, function)
-        for name, function in synthesized.of_type("AWS::Lambda::Function").items()
-        if function["Properties"]["Handler"] == HANDLER
-    ]
-    return function_id, function
-
-
-def _statements_of_role(synthesized: Synthesis, role_id: str) -> list[dict[str, Any]]:
-    statements: list[dict[str, Any]] = []
-    for policy in synthesized.of_type("AWS::IAM::Policy").values():
-        if ref(role_id) in policy["Properties"]["Roles"]:
-            statements += policy["Properties"]["PolicyDocument"]["Statement"]
-    return statements
-
-
-def _actions(statement: dict[str, Any]) -> tuple[str, ...]:
-    actions = statement["Action"]
-    return tuple(sorted([actions] if isinstance(actions, str) else actions))
-
-
 def _stream_arn(synthesized: Synthesis) -> dict[str, list[str]]:
-    return {"Fn::GetAtt": [_orders_table_id(synthesized), "StreamArn"]}
+    return {"Fn::GetAtt": [synthesized.table(ORDERS_TABLE)[0], "StreamArn"]}
+
+
+def actions(statement: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(sorted(actions_of(statement)))
 
 
 # -- the stream and the bus ------------------------------------------------------------------------
 
 
 def test_only_the_orders_table_has_a_stream_with_both_images(synthesized: Synthesis) -> None:
-    orders_id = _orders_table_id(synthesized)
-    keys_id = _table_id(synthesized, API_KEYS_TABLE.create_table_request("unused")["KeySchema"])
+    orders_id = synthesized.table(ORDERS_TABLE)[0]
+    keys_id = synthesized.table(API_KEYS_TABLE)[0]
     tables = synthesized.of_type("AWS::DynamoDB::GlobalTable")
     assert tables[orders_id]["Properties"]["StreamSpecification"] == {"StreamViewType": STREAM_VIEW_TYPE}
     assert STREAM_VIEW_TYPE == "NEW_AND_OLD_IMAGES"
@@ -90,7 +59,7 @@ def test_one_custom_bus_named_after_the_stack(synthesized: Synthesis, synthesize
 
 
 def test_the_function_is_deployed_like_the_others_and_told_its_bus_and_source(synthesized: Synthesis) -> None:
-    _, function = _publisher(synthesized)
+    _, function = synthesized.function_with_handler(HANDLER)
     properties = function["Properties"]
     layer_id, _ = synthesized.one("AWS::Lambda::LayerVersion")
     assert properties["Runtime"] == "python3.14"
@@ -109,7 +78,7 @@ def test_the_function_is_deployed_like_the_others_and_told_its_bus_and_source(sy
 def test_the_stream_feeds_the_live_alias_in_order_with_partial_failures_and_a_dead_letter_queue(
     synthesized: Synthesis,
 ) -> None:
-    function_id, _ = _publisher(synthesized)
+    function_id, _ = synthesized.function_with_handler(HANDLER)
     [(alias_id, _)] = [
         (name, alias)
         for name, alias in synthesized.of_type("AWS::Lambda::Alias").items()
@@ -134,7 +103,7 @@ def test_the_stream_feeds_the_live_alias_in_order_with_partial_failures_and_a_de
 def test_the_function_has_time_for_a_batch_and_the_record_age_fits_the_stream(synthesized: Synthesis) -> None:
     from order_events.event_bus import CALL_WORST_CASE_SECONDS, MAX_ENTRIES_PER_CALL
 
-    _, function = _publisher(synthesized)
+    _, function = synthesized.function_with_handler(HANDLER)
     # Time for at least one call of the worst case after a slow start; a batch of 100 records is ten
     # calls normally taking milliseconds, and the function stops starting calls in time.
     assert function["Properties"]["Timeout"] >= 2 * CALL_WORST_CASE_SECONDS
@@ -162,14 +131,14 @@ def test_the_dead_letter_queue_is_encrypted_tls_only_and_keeps_messages_14_days(
 def test_the_function_may_publish_to_its_bus_read_its_stream_and_send_to_its_queue_only(
     synthesized: Synthesis,
 ) -> None:
-    _, function = _publisher(synthesized)
+    _, function = synthesized.function_with_handler(HANDLER)
     role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
     bus_id, _ = synthesized.one("AWS::Events::EventBus")
     queue_id, _ = synthesized.one("AWS::SQS::Queue")
     log_group_id = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
-    statements = _statements_of_role(synthesized, role_id)
+    statements = synthesized.statements_of_role(role_id)
     assert all(statement["Effect"] == "Allow" for statement in statements)
-    by_actions = {_actions(statement): statement["Resource"] for statement in statements}
+    by_actions = {actions(statement): statement["Resource"] for statement in statements}
     assert len(by_actions) == len(statements)
     assert by_actions == {
         ("logs:CreateLogStream", "logs:PutLogEvents"): arn_of(log_group_id),
@@ -184,18 +153,18 @@ def test_the_function_may_publish_to_its_bus_read_its_stream_and_send_to_its_que
 
 
 def test_no_other_role_may_publish_read_the_stream_or_send_to_the_queue(synthesized: Synthesis) -> None:
-    _, function = _publisher(synthesized)
+    _, function = synthesized.function_with_handler(HANDLER)
     publisher_role = ref(function["Properties"]["Role"]["Fn::GetAtt"][0])
     ours = set(BUS_ACTIONS + STREAM_ACTIONS + LIST_STREAMS_ACTIONS + DEAD_LETTER_ACTIONS)
     for policy in synthesized.of_type("AWS::IAM::Policy").values():
         if policy["Properties"]["Roles"] == [publisher_role]:
             continue
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-            assert not set(_actions(statement)) & ours, statement
+            assert not set(actions(statement)) & ours, statement
 
 
 def test_the_mapping_is_created_after_every_permission_lambda_checks(synthesized: Synthesis) -> None:
-    _, function = _publisher(synthesized)
+    _, function = synthesized.function_with_handler(HANDLER)
     role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
     policy_ids = {
         name
@@ -225,7 +194,7 @@ def test_alarms_on_dead_letters_function_errors_and_late_events_notify_the_topic
 ) -> None:
     topic_id, _ = synthesized.one("AWS::SNS::Topic")
     queue_id, _ = synthesized.one("AWS::SQS::Queue")
-    function_id, _ = _publisher(synthesized)
+    function_id, _ = synthesized.function_with_handler(HANDLER)
 
     [dead_letters] = _alarms_on(synthesized, "ApproximateNumberOfMessagesVisible")
     assert dead_letters["Namespace"] == "AWS/SQS"
@@ -298,8 +267,8 @@ def test_the_function_calls_only_what_its_role_allows(
 ) -> None:
     from order_events import handler
     from order_events.settings import get_settings
-    from tests.conftest import LambdaContext, post_orders
-    from tests.test_order_events import StreamRecorder
+    from tests.api.order_events.streams import StreamRecorder
+    from tests.api_calls import lambda_context, post_orders
 
     monkeypatch.setenv("EVENT_BUS_NAME", "order-events")
     get_settings.cache_clear()
@@ -310,7 +279,7 @@ def test_the_function_calls_only_what_its_role_allows(
         assert post_orders({"orders": [{"identifier": "o", "items": []}]}).status == 200
         records = stream.records()
         aws_calls.clear()  # only the function's own calls from here
-        response = handler.lambda_handler({"Records": records}, LambdaContext())
+        response = handler.lambda_handler({"Records": records}, lambda_context())
     finally:
         get_settings.cache_clear()
         handler.event_bus.cache_clear()

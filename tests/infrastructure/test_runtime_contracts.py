@@ -21,13 +21,13 @@ from infra.monitoring import DENIED_LOG_MESSAGE
 
 from common.api_keys import ApiKeyStore
 from common.tables import TRACKING_INDEXES
-from tests.conftest import (
+from tests.api_calls import (
     API_KEYS_TABLE_NAME,
     REGION,
-    LambdaContext,
     api_event,
     call_api,
     get_order,
+    lambda_context,
     post_orders,
 )
 
@@ -52,7 +52,9 @@ def dynamodb_targets(dynamodb_calls: list[str]) -> list[tuple[str, str | None]]:
     def record(model: Any, params: dict[str, Any], **_: Any) -> None:
         targets.append((f"dynamodb:{model.name}", params.get("IndexName")))
 
-    boto3.DEFAULT_SESSION.events.register("before-parameter-build.dynamodb", record)
+    session = boto3.DEFAULT_SESSION
+    assert session is not None, "boto3's default session is made by the first client"
+    session.events.register("before-parameter-build.dynamodb", record)
     return targets
 
 
@@ -60,7 +62,7 @@ def _authorize(headers: dict[str, str]) -> dict[str, Any]:
     from authorizer.handler import lambda_handler
 
     event = {"type": "REQUEST", "methodArn": METHOD_ARN, "headers": headers}
-    result: dict[str, Any] = lambda_handler(event, LambdaContext(function_name="forward-orders-authorizer"))
+    result: dict[str, Any] = lambda_handler(event, lambda_context("forward-orders-authorizer"))
     return result
 
 
@@ -136,7 +138,7 @@ def test_bodies_arrive_base64_encoded_and_responses_leave_as_text(dynamodb: Any)
     statuses = []
     for event in events:
         assert event["isBase64Encoded"] is (event["body"] is not None)
-        response = lambda_handler(event, LambdaContext())
+        response = lambda_handler(event, lambda_context())
         assert not response.get("isBase64Encoded"), response
         json.loads(response["body"])
         statuses.append(response["statusCode"])

@@ -12,16 +12,16 @@ from infra.api import (
     API_INDEX_ACTIONS,
     API_TABLE_ACTIONS,
     AUTHORIZER_TABLE_ACTIONS,
-    GATEWAY_RESPONSES,
     access_log_format,
 )
 from infra.config import API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS, STORAGE_CALL_WORST_CASE_SECONDS
 from infra.monitoring import BUSINESS_METRICS
 
+from common.api_responses import GATEWAY_RESPONSES
 from common.api_routes import CATCH_ALL_RESOURCE, FALLBACK_METHOD, ROOT_RESOURCE, ROUTES
-from common.tables import API_KEYS_TABLE, ORDERS_TABLE, TRACKING_INDEXES, TableSchema
+from common.tables import API_KEYS_TABLE, ORDERS_TABLE, TRACKING_INDEXES
 from forward_orders.settings import Settings as ApiSettings
-from tests.infrastructure.synthesis import Synthesis, arn_of, ref, resource_paths
+from tests.infrastructure.synthesis import Synthesis, actions_of, arn_of, ref, resource_paths
 
 # -- helpers ---------------------------------------------------------------------------------------
 
@@ -30,37 +30,10 @@ def _function(synthesized: Synthesis, name_part: str) -> tuple[str, dict[str, An
     return synthesized.one("AWS::Lambda::Function", name_part)
 
 
-def _table_id(synthesized: Synthesis, schema: TableSchema) -> str:
-    """The logical id of the table whose keys are exactly ``schema``'s."""
-    expected = schema.create_table_request("unused")
-    matches = [
-        name
-        for name, table in synthesized.of_type("AWS::DynamoDB::GlobalTable").items()
-        if table["Properties"]["KeySchema"] == expected["KeySchema"]
-        and sorted(table["Properties"]["AttributeDefinitions"], key=str)
-        == sorted(expected["AttributeDefinitions"], key=str)
-    ]
-    assert len(matches) == 1, f"no single table with the key schema of {schema.logical_name}"
-    return matches[0]
-
-
-def _statements_of_role(synthesized: Synthesis, role_id: str) -> list[dict[str, Any]]:
-    statements: list[dict[str, Any]] = []
-    for policy in synthesized.of_type("AWS::IAM::Policy").values():
-        if ref(role_id) in policy["Properties"]["Roles"]:
-            statements += policy["Properties"]["PolicyDocument"]["Statement"]
-    return statements
-
-
 def _resources(statement: dict[str, Any]) -> Any:
     """A statement's Resource, a list of them in a stable order."""
     resource = statement["Resource"]
     return sorted(resource, key=json.dumps) if isinstance(resource, list) else resource
-
-
-def _actions(statement: dict[str, Any]) -> list[str]:
-    actions = statement["Action"]
-    return [actions] if isinstance(actions, str) else list(actions)
 
 
 def _newest_python_runtime() -> str:
@@ -141,10 +114,10 @@ def test_functions_get_every_variable_their_settings_read(synthesized: Synthesis
     variables = api["Properties"]["Environment"]["Variables"]
     for variable in ApiSettings.variables().values():
         assert variable in variables, variable
-    assert variables["ORDERS_TABLE_NAME"] == ref(_table_id(synthesized, ORDERS_TABLE))
+    assert variables["ORDERS_TABLE_NAME"] == ref(synthesized.table(ORDERS_TABLE)[0])
     _, authorizer = _function(synthesized, "Authorizer")
     assert authorizer["Properties"]["Environment"]["Variables"]["API_KEYS_TABLE_NAME"] == ref(
-        _table_id(synthesized, API_KEYS_TABLE)
+        synthesized.table(API_KEYS_TABLE)[0]
     )
 
 
@@ -162,7 +135,7 @@ def test_every_log_group_has_a_retention(synthesized: Synthesis) -> None:
 def test_tables_are_built_from_the_shared_key_schemas(synthesized: Synthesis) -> None:
     tables = synthesized.of_type("AWS::DynamoDB::GlobalTable")
     assert len(tables) == 2
-    assert {_table_id(synthesized, ORDERS_TABLE), _table_id(synthesized, API_KEYS_TABLE)} == set(tables)
+    assert {synthesized.table(ORDERS_TABLE)[0], synthesized.table(API_KEYS_TABLE)[0]} == set(tables)
 
 
 def test_tables_are_on_demand_recoverable_protected_encrypted_and_retained(synthesized: Synthesis) -> None:
@@ -180,9 +153,9 @@ def test_tables_are_on_demand_recoverable_protected_encrypted_and_retained(synth
 # -- least privilege -------------------------------------------------------------------------------
 
 
-def test_each_function_may_call_only_its_own_table_actions(synthesized: Synthesis) -> None:
-    orders_id = _table_id(synthesized, ORDERS_TABLE)
-    keys_arn = arn_of(_table_id(synthesized, API_KEYS_TABLE))
+def test_each_function_may_call_only_its_own_tableactions_of(synthesized: Synthesis) -> None:
+    orders_id = synthesized.table(ORDERS_TABLE)[0]
+    keys_arn = arn_of(synthesized.table(API_KEYS_TABLE)[0])
     # The API function: its table actions on the orders table, and the tracking lookup's Query on
     # the two tracking indexes, named one by one (test_tracking_stack.py has the details).
     index_arns = sorted(
@@ -198,13 +171,13 @@ def test_each_function_may_call_only_its_own_table_actions(synthesized: Synthesi
     ):
         _, function = _function(synthesized, name_part)
         role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
-        statements = _statements_of_role(synthesized, role_id)
-        table_statements = [s for s in statements if any(a.startswith("dynamodb:") for a in _actions(s))]
-        assert sorted((sorted(_actions(s)), _resources(s)) for s in table_statements) == sorted(
+        statements = synthesized.statements_of_role(role_id)
+        table_statements = [s for s in statements if any(a.startswith("dynamodb:") for a in actions_of(s))]
+        assert sorted((sorted(actions_of(s)), _resources(s)) for s in table_statements) == sorted(
             (sorted(actions), resource) for actions, resource in grants
         )
         log_group_id = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
-        by_actions = {tuple(sorted(_actions(s))): _resources(s) for s in statements}
+        by_actions = {tuple(sorted(actions_of(s))): _resources(s) for s in statements}
         assert by_actions == {
             ("logs:CreateLogStream", "logs:PutLogEvents"): arn_of(log_group_id),
             ("xray:PutTelemetryRecords", "xray:PutTraceSegments"): "*",
@@ -220,7 +193,7 @@ def test_no_policy_anywhere_grants_a_wildcard_action(synthesized: Synthesis) -> 
         documents += [p["PolicyDocument"] for p in role["Properties"].get("Policies", [])]
     for document in documents:
         for statement in document["Statement"]:
-            for action in _actions(statement):
+            for action in actions_of(statement):
                 assert "*" not in action, action
 
 
@@ -396,14 +369,7 @@ def test_alarms_cover_api_functions_and_tables_and_notify_the_topic(synthesized:
 
 
 def test_dynamodb_alarms_watch_the_operations_the_code_calls(synthesized: Synthesis) -> None:
-    operations = {
-        dimension["Value"]
-        for alarm in synthesized.of_type("AWS::CloudWatch::Alarm").values()
-        for query in alarm["Properties"].get("Metrics", [])
-        if "MetricStat" in query and query["MetricStat"]["Metric"]["Namespace"] == "AWS/DynamoDB"
-        for dimension in query["MetricStat"]["Metric"]["Dimensions"]
-        if dimension["Name"] == "Operation"
-    }
+    operations = synthesized.dynamodb_alarm_operations()
     assert operations == {action.split(":")[1] for action in API_TABLE_ACTIONS + AUTHORIZER_TABLE_ACTIONS}
 
 
@@ -460,8 +426,8 @@ def test_dashboard_shows_traffic_errors_latency_and_business_metrics(synthesized
 
 def test_outputs_name_what_operators_need(synthesized: Synthesis) -> None:
     template = Template.from_json(synthesized.template)
-    template.has_output("KeysTableName", {"Value": ref(_table_id(synthesized, API_KEYS_TABLE))})
-    template.has_output("OrdersTableName", {"Value": ref(_table_id(synthesized, ORDERS_TABLE))})
+    template.has_output("KeysTableName", {"Value": ref(synthesized.table(API_KEYS_TABLE)[0])})
+    template.has_output("OrdersTableName", {"Value": ref(synthesized.table(ORDERS_TABLE)[0])})
     template.has_output("ApiUrl", Match.any_value())
     template.has_output("AlarmTopicArn", Match.any_value())
     template.has_output("DashboardName", Match.any_value())

@@ -8,9 +8,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from infra.api import API_INDEX_ACTIONS, API_TABLE_ACTIONS, GATEWAY_RESPONSES
+from infra.api import API_INDEX_ACTIONS, API_TABLE_ACTIONS
 
 from common.api_keys import OPERATIONS_KEY
+from common.api_responses import GATEWAY_RESPONSES
 from common.api_routes import FALLBACK_METHOD, ROUTES
 from common.tables import (
     ORDERS_TABLE,
@@ -23,35 +24,6 @@ from tests.infrastructure.synthesis import Synthesis, arn_of, ref, resource_path
 TRACKING_RESOURCE = "/tracking/{tracking_number}"
 
 
-def _orders_table(synthesized: Synthesis) -> tuple[str, dict[str, Any]]:
-    expected = ORDERS_TABLE.create_table_request("unused")["KeySchema"]
-    [(table_id, table)] = [
-        (name, table)
-        for name, table in synthesized.of_type("AWS::DynamoDB::GlobalTable").items()
-        if table["Properties"]["KeySchema"] == expected
-    ]
-    return table_id, table
-
-
-def _methods(synthesized: Synthesis) -> dict[tuple[str, str], dict[str, Any]]:
-    paths = resource_paths(synthesized)
-    return {
-        (paths[json.dumps(m["Properties"]["ResourceId"], sort_keys=True)], m["Properties"]["HttpMethod"]): m
-        for m in synthesized.of_type("AWS::ApiGateway::Method").values()
-    }
-
-
-def _statements_of(synthesized: Synthesis, name_part: str) -> list[dict[str, Any]]:
-    _, function = synthesized.one("AWS::Lambda::Function", name_part)
-    role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
-    return [
-        statement
-        for policy in synthesized.of_type("AWS::IAM::Policy").values()
-        if ref(role_id) in policy["Properties"]["Roles"]
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-    ]
-
-
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
@@ -60,7 +32,7 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def test_the_orders_table_has_the_two_tracking_indexes_of_the_schema(synthesized: Synthesis) -> None:
-    _, table = _orders_table(synthesized)
+    _, table = synthesized.table(ORDERS_TABLE)
     indexes = {index["IndexName"]: index for index in table["Properties"]["GlobalSecondaryIndexes"]}
     assert set(indexes) == {TRACKING_NUMBER_INDEX.name, REVERSE_TRACKING_NUMBER_INDEX.name}
     for index in ORDERS_TABLE.create_table_request("unused")["GlobalSecondaryIndexes"]:
@@ -72,7 +44,7 @@ def test_the_orders_table_has_the_two_tracking_indexes_of_the_schema(synthesized
 
 
 def test_the_index_keys_are_string_attributes_sorted_by_client(synthesized: Synthesis) -> None:
-    _, table = _orders_table(synthesized)
+    _, table = synthesized.table(ORDERS_TABLE)
     definitions = {
         d["AttributeName"]: d["AttributeType"] for d in table["Properties"]["AttributeDefinitions"]
     }
@@ -91,7 +63,7 @@ def test_the_index_keys_are_string_attributes_sorted_by_client(synthesized: Synt
 
 
 def test_the_lookup_route_is_a_get_behind_the_authorizer_proxied_to_the_alias(synthesized: Synthesis) -> None:
-    methods = _methods(synthesized)
+    methods = synthesized.methods()
     authorizer_id, _ = synthesized.one("AWS::ApiGateway::Authorizer")
     alias_id, _ = synthesized.one("AWS::Lambda::Alias", "Handler")
     for key in (
@@ -113,7 +85,7 @@ def test_the_lookup_route_is_a_get_behind_the_authorizer_proxied_to_the_alias(sy
 def test_the_authorizers_rule_for_operations_keys_names_methods_the_stack_has(synthesized: Synthesis) -> None:
     """The authorizer allows an operations key ``<stage>/<policy_path>`` of each route open to it:
     each must be a real method, and the lookup the only one."""
-    methods = _methods(synthesized)
+    methods = synthesized.methods()
     open_routes = [route for route in ROUTES if OPERATIONS_KEY in route.kinds]
     assert [(route.method, route.resource, route.policy_path) for route in open_routes] == [
         ("GET", TRACKING_RESOURCE, "GET/tracking/*")
@@ -139,10 +111,10 @@ def test_a_refused_operations_key_is_answered_401_with_an_empty_body(synthesized
 
 
 def test_the_api_function_may_query_exactly_the_two_indexes(synthesized: Synthesis) -> None:
-    table_id, _ = _orders_table(synthesized)
+    table_id, _ = synthesized.table(ORDERS_TABLE)
     index_statements = [
         s
-        for s in _statements_of(synthesized, "Handler")
+        for s in synthesized.statements_of_function("Handler")
         if any("/index/" in json.dumps(resource) for resource in _as_list(s["Resource"]))
     ]
     [statement] = index_statements
@@ -162,8 +134,8 @@ def test_the_api_function_may_query_exactly_the_two_indexes(synthesized: Synthes
 def test_the_api_function_reads_order_concepts_with_batch_get_item_on_the_table_only(
     synthesized: Synthesis,
 ) -> None:
-    table_id, _ = _orders_table(synthesized)
-    statements = _statements_of(synthesized, "Handler")
+    table_id, _ = synthesized.table(ORDERS_TABLE)
+    statements = synthesized.statements_of_function("Handler")
     [table_statement] = [s for s in statements if s["Resource"] == arn_of(table_id)]
     assert sorted(_as_list(table_statement["Action"])) == sorted(API_TABLE_ACTIONS)
     assert "dynamodb:BatchGetItem" in API_TABLE_ACTIONS
@@ -185,12 +157,5 @@ def test_no_role_may_scan_and_only_the_api_function_may_read_the_indexes(synthes
 
 
 def test_the_dynamodb_alarms_watch_the_lookups_batch_get_item(synthesized: Synthesis) -> None:
-    operations = {
-        dimension["Value"]
-        for alarm in synthesized.of_type("AWS::CloudWatch::Alarm").values()
-        for query in alarm["Properties"].get("Metrics", [])
-        if "MetricStat" in query and query["MetricStat"]["Metric"]["Namespace"] == "AWS/DynamoDB"
-        for dimension in query["MetricStat"]["Metric"]["Dimensions"]
-        if dimension["Name"] == "Operation"
-    }
+    operations = synthesized.dynamodb_alarm_operations()
     assert {"Query", "BatchGetItem"} <= operations

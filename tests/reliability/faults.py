@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.awsrequest import AWSResponse
+from botocore.compat import HTTPHeaders
 from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 
 ERROR_RESPONSES = {
@@ -65,7 +66,9 @@ class _RawBody:
 def error_response(url: str, name: str) -> AWSResponse:
     status, error_type = ERROR_RESPONSES[name]
     body = json.dumps({"__type": error_type, "message": f"injected {name}"}).encode()
-    headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "injected"}
+    headers = HTTPHeaders()
+    headers["Content-Type"] = "application/x-amz-json-1.0"
+    headers["x-amzn-RequestId"] = "injected"
     return AWSResponse(url, status, headers, _RawBody(body))
 
 

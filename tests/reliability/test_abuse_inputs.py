@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from tests.processes import stop_process_group
+from tests.processes import ServeProcess, start_serve, stop_process_group
 from tests.reliability import figures
-from tests.reliability.harness import ServeProcess, plain, start_serve
+from tests.reliability.harness import scan_records
 
 ACME, GLOBEX = "abuse-acme-key", "abuse-globex-key"
 SLOWEST_ALLOWED = 10.0
@@ -395,22 +395,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
 
 
 def snapshot(server: ServeProcess) -> dict[tuple[str, str], dict[str, Any]]:
-    import boto3
-
-    state = server.state()
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=state["dynamodb_endpoint"],
-        region_name=state["region"],
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
-    table: dict[tuple[str, str], dict[str, Any]] = {}
-    for page in client.get_paginator("scan").paginate(TableName=state["orders_table"], ConsistentRead=True):
-        for item in page["Items"]:
-            record = {name: plain(value) for name, value in item.items()}
-            table[(record["pk"], record["sk"])] = record
-    return table
+    records = scan_records(server.dynamodb(), server.state()["orders_table"])
+    return {(record["pk"], record["sk"]): record for record in records}
 
 
 SLOWEST: list[float] = []
@@ -487,7 +473,7 @@ BASE64_ROWS = [
 def test_a_body_that_is_not_what_it_claims_is_rejected_and_writes_nothing(
     dynamodb: Any, name: str, body: str, is_base64: bool, status: int
 ) -> None:
-    from tests.conftest import ORDERS_TABLE_NAME, api_event, call_api
+    from tests.api_calls import ORDERS_TABLE_NAME, api_event, call_api
 
     event = api_event("POST", "/forward_orders", client_id="acme")
     event["body"], event["isBase64Encoded"] = body, is_base64

@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from tests.processes import stop_process_group
+from tests.processes import Reply, ServeProcess, start_serve, stop_process_group
 from tests.reliability import figures
-from tests.reliability.harness import MotoServer, Reply, ServeProcess, start_serve
+from tests.reliability.harness import MotoServer
 
 SERVERS = 3
 THREADS = 12

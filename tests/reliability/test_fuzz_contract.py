@@ -26,9 +26,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import stop_process_group
+from tests import REPO
+from tests.processes import ServeProcess, start_serve, stop_process_group
 from tests.reliability import figures
-from tests.reliability.harness import REPO, ServeProcess, start_serve
 
 KEY = "fuzz-key-acme"
 QUICK_LIMITS = {"MAX_ORDERS_PER_REQUEST": "5", "MAX_ITEMS_PER_ORDER": "5", "MAX_LABELS_PER_ITEM": "5"}

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import pytest
 from pydantic import BeforeValidator, ValidationError
 
-from tests.reliability.harness import REPO
+from tests import REPO
 
 CHECKED_IN = REPO / "openapi.json"
 

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import ApiResponse, api_event, call_api
+from tests.api_calls import ApiResponse, api_event, call_api
 from tests.reliability import figures
 from tests.reliability.model import ReferenceModel, orders_of, text, without_timestamps
 
@@ -145,7 +145,7 @@ def get(client: str, identifier: str) -> ApiResponse:
 
 
 def stored_count(dynamodb: Any, client: str) -> int:
-    from tests.conftest import ORDERS_TABLE_NAME
+    from tests.api_calls import ORDERS_TABLE_NAME
 
     pages = dynamodb.get_paginator("scan").paginate(
         TableName=ORDERS_TABLE_NAME,

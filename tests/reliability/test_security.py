@@ -20,8 +20,9 @@ from typing import Any
 
 import pytest
 
+from tests.processes import ServeProcess, serving
 from tests.reliability import figures
-from tests.reliability.harness import ServeProcess, plain, serving
+from tests.reliability.harness import scan_records
 
 BANNER_END = "Ctrl-C stops it."
 # Recognisable payload values: none of them may be logged.
@@ -65,20 +66,7 @@ def _invalid_order() -> dict[str, Any]:
 
 
 def _table(server: ServeProcess, name_key: str) -> list[dict[str, Any]]:
-    import boto3
-
-    state = server.state()
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=state["dynamodb_endpoint"],
-        region_name=state["region"],
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
-    items: list[dict[str, Any]] = []
-    for page in client.get_paginator("scan").paginate(TableName=state[name_key]):
-        items += [{name: plain(value) for name, value in item.items()} for item in page["Items"]]
-    return items
+    return scan_records(server.dynamodb(), server.state()[name_key])
 
 
 ACME, GLOBEX = f"fo_{secrets.token_urlsafe(32)}", f"fo_{secrets.token_urlsafe(32)}"
@@ -189,7 +177,7 @@ def test_keys_and_payload_values_are_never_logged_and_keys_never_stored(server: 
 def _event(
     authorizer: dict[str, Any] | None, *, body: Any = None, method: str = "POST", **extra: Any
 ) -> dict[str, Any]:
-    from tests.conftest import api_event
+    from tests.api_calls import api_event
 
     if method == "POST":
         event = api_event("POST", "/forward_orders", body=body, client_id=None, **extra)
@@ -217,7 +205,7 @@ SPOOF_HEADERS = {"x-client-id": "globex", "client_id": "globex", "X-Amzn-Princip
     ids=["no authorizer", "empty", "principal only", "blank client", "null client"],
 )
 def test_without_the_authorizers_client_nothing_is_read_or_written(dynamodb: Any, authorizer: Any) -> None:
-    from tests.conftest import ORDERS_TABLE_NAME, call_api
+    from tests.api_calls import ORDERS_TABLE_NAME, call_api
 
     body = {"client_id": "globex", "orders": [{"identifier": "T-1", "client_id": "globex", "items": []}]}
     for method in ("POST", "GET"):
@@ -227,7 +215,7 @@ def test_without_the_authorizers_client_nothing_is_read_or_written(dynamodb: Any
 
 
 def test_the_authorizers_client_is_the_only_tenant_whatever_the_request_says(dynamodb: Any) -> None:
-    from tests.conftest import ORDERS_TABLE_NAME, call_api
+    from tests.api_calls import ORDERS_TABLE_NAME, call_api
 
     globex_order = {"orders": [{"identifier": "T-1", "concept": "globex", "items": []}]}
     assert call_api(_event({"client_id": "globex", "principalId": "globex"}, body=globex_order)).status == 200

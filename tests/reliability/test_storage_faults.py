@@ -37,7 +37,7 @@ from botocore.exceptions import ClientError
 from infra.config import ServiceConfig
 
 from common.tables import API_KEYS_TABLE
-from tests.conftest import api_event, call_api
+from tests.api_calls import api_event, call_api
 from tests.reliability import figures
 from tests.reliability.faults import ALL_FAULTS, KNOWN_OPERATIONS, FaultInjector
 from tests.reliability.harness import MotoServer, partition, scan_records
@@ -105,10 +105,13 @@ def inject(
     table = handler.orders_table()  # built as in Lambda, from the settings
     injector.install(table._client)
     if real_sleep:
+
+        def record_and_sleep(seconds: float) -> None:
+            service.sleeps.append(seconds)
+            time.sleep(seconds)
+
         # Backoff waits recorded, and slept.
-        monkeypatch.setattr(
-            table, "_sleep", lambda seconds: (service.sleeps.append(seconds), time.sleep(seconds))
-        )
+        monkeypatch.setattr(table, "_sleep", record_and_sleep)
     else:
         # Backoff waits recorded instead of slept (OrdersTable takes ``sleep`` as an argument).
         monkeypatch.setattr(table, "_sleep", service.sleeps.append)

@@ -1,234 +1,39 @@
-"""The API function through its Lambda entry point, with API Gateway REST (v1 proxy) events shaped
-like the ones AWS sends after the authorizer: every status of the contract's response table."""
+"""The API function's error statuses, each as the contract's response table says: 400, 401, 404,
+413, 422, 500 and 502; and the request id every response carries.
+"""
 
 from __future__ import annotations
 
-import base64
-import io
 import json
-import logging
-import re
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
 from forward_orders import orders
-from tests.conftest import ApiResponse, api_event, call_api, get_order, post_orders
+from tests.api_calls import (
+    api_event,
+    assert_json_error,
+    call_api,
+    get_event,
+    get_order,
+    post_event,
+    post_orders,
+    request_id_of,
+)
 from tests.factories import (
     FlakyCalls,
     api_orders_table,
     batch,
     break_storage,
-    full_item,
     item,
     order,
     problems,
-    reuse_boto3_session,  # noqa: F401  (autouse: faster moto set-up)
     scan,
 )
 
-pytestmark = [
-    pytest.mark.usefixtures("dynamodb"),
-    pytest.mark.filterwarnings("ignore:No application metrics to publish"),
-]
-
-TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
-
-
-def request_id_of(event: dict[str, Any]) -> str:
-    return str(event["requestContext"]["requestId"])
-
-
-def assert_json_error(
-    response: ApiResponse, status: int, message: str, event: dict[str, Any]
-) -> dict[str, Any]:
-    assert response.status == status
-    assert response.headers["content-type"] == "application/json"
-    body: dict[str, Any] = response.json()
-    assert body["message"] == message
-    assert body["request_id"] == request_id_of(event) == response.headers["x-request-id"]
-    return body
-
-
-def post_event(body: Any = None, **kwargs: Any) -> dict[str, Any]:
-    return api_event("POST", "/forward_orders", body=body, **kwargs)
-
-
-def get_event(identifier: str, **kwargs: Any) -> dict[str, Any]:
-    return api_event(
-        "GET",
-        f"/forward_orders/{quote(identifier, safe='')}",
-        resource="/forward_orders/{identifier}",
-        path_parameters={"identifier": identifier},
-        **kwargs,
-    )
-
-
-# -- 200 ---------------------------------------------------------------------------------------------
-
-
-def test_post_answers_200_success() -> None:
-    event = post_event(batch(order("o-1", [item("a"), item("b")]), order("o-2", [])))
-    response = call_api(event)
-    assert response.status == 200
-    assert response.headers["content-type"] == "application/json"
-    assert response.headers["x-request-id"] == request_id_of(event)
-    body = response.json()
-    assert body["message"] == "Success"
-    assert body.get("orders_upserted", 2) == 2
-    assert body.get("items_upserted", 2) == 2
-
-
-def test_a_bare_array_body_is_accepted() -> None:
-    assert post_orders([order("o-1")]).status == 200
-    assert get_order("o-1").status == 200
-
-
-def test_get_answers_the_stored_order_with_every_field_and_the_server_timestamps() -> None:
-    assert (
-        post_orders(
-            batch(
-                order(
-                    "o-1",
-                    [full_item("b"), item("a")],
-                    concept="Brand",
-                    postal_code=2134,
-                    created_at="2025-01-01",
-                )
-            )
-        ).status
-        == 200
-    )
-    event = get_event("o-1")
-    response = call_api(event)
-    assert response.status == 200
-    assert response.headers["content-type"] == "application/json"
-    assert response.headers["x-request-id"] == request_id_of(event)
-    body = response.json()
-    for record in [body, *body["items"]]:
-        assert TIMESTAMP.fullmatch(record.pop("first_received_at"))
-        assert TIMESTAMP.fullmatch(record.pop("last_received_at"))
-    assert body == {
-        "identifier": "o-1",
-        "concept": "Brand",
-        "postal_code": "2134",
-        "created_at": "2025-01-01",
-        "items": [
-            {"identifier": "a", "upc": "012345678905", "sku": "SKU-1", "quantity": 1},
-            {
-                "identifier": "b",
-                "upc": "012345678905",
-                "sku": "SKU-1",
-                "quantity": 1,
-                "tracking_number": "1Z999AA10123456784",
-                "reverse_tracking_number": "1Z999AA10123456785",
-                "dropship_identifier": "DS-1",
-                "shipped_date": "2025-01-02",
-                "return_policy_end_date": "2025-02-01T00:00:00Z",
-                "labels": [{"type": "barcode", "name": "RMA", "value": "RMA-1"}],
-            },
-        ],
-    }
-
-
-def test_get_sorts_items_by_identifier() -> None:
-    identifiers = ["b", "10", "a", "9", "B", "é", "1", "a-2"]
-    assert post_orders(batch(order("o", [item(i) for i in identifiers]))).status == 200
-    body = get_order("o").json()
-    assert [entry["identifier"] for entry in body["items"]] == sorted(identifiers)
-    assert [entry["identifier"] for entry in body["items"]] == ["1", "10", "9", "B", "a", "a-2", "b", "é"]
-
-
-def test_get_of_an_order_without_items() -> None:
-    assert post_orders(batch(order("o", []))).status == 200
-    body = get_order("o").json()
-    assert body["identifier"] == "o"
-    assert body["items"] == []
-
-
-@pytest.mark.parametrize(
-    "identifier",
-    [
-        "a/b",
-        "/leading/and/trailing/",
-        "with space",
-        "ünïcødé-✓",
-        "emoji 😀 order",
-        "100%",
-        "%2F",
-        "a?b#c&d=e",
-        "plus+sign",
-        "quote\"and'apostrophe",
-        "back\\slash",
-        "日本語の注文",
-    ],
-)
-def test_get_of_an_identifier_that_needs_percent_encoding(identifier: str) -> None:
-    assert post_orders(batch(order(identifier, [item("i")]))).status == 200
-    response = get_order(identifier)
-    assert response.status == 200, response.body
-    assert response.json()["identifier"] == identifier
-    assert [entry["identifier"] for entry in response.json()["items"]] == ["i"]
-
-
-def test_get_without_path_parameters_decodes_the_path() -> None:
-    assert post_orders(batch(order("a/b c", []))).status == 200
-    event = get_event("a/b c")
-    event["pathParameters"] = None
-    response = call_api(event)
-    assert response.status == 200
-    assert response.json()["identifier"] == "a/b c"
-
-
-def test_get_trims_the_identifier_like_post_does() -> None:
-    assert post_orders(batch(order("  padded  ", []))).status == 200
-    assert get_order("padded").json()["identifier"] == "padded"
-    assert get_order(" padded ").json()["identifier"] == "padded"
-
-
-def test_a_numeric_identifier_is_read_back_by_its_digits() -> None:
-    assert post_orders(batch(order(12345678901234567890, [item(98765432109876543210)]))).status == 200
-    body = get_order("12345678901234567890").json()
-    assert body["identifier"] == "12345678901234567890"
-    assert body["items"][0]["identifier"] == "98765432109876543210"
-
-
-@pytest.mark.parametrize("character", ["x", "é", "✓", "😀"])
-def test_identifiers_of_the_maximum_length_are_stored_and_read_back(character: str) -> None:
-    # 255 characters of up to 4 UTF-8 bytes each must fit DynamoDB's key size limits.
-    identifier = character * 255
-    assert post_orders(batch(order(identifier, [item(identifier)]))).status == 200
-    body = get_order(identifier).json()
-    assert body["identifier"] == identifier
-    assert body["items"][0]["identifier"] == identifier
-
-
-# -- base64 bodies -----------------------------------------------------------------------------------
-
-
-def test_a_base64_encoded_body_is_decoded() -> None:
-    event = post_event(batch(order("b64", [item("i")], postal_code="02134")), base64_body=True)
-    assert event["isBase64Encoded"] is True
-    assert json.loads(base64.b64decode(event["body"]))["orders"][0]["identifier"] == "b64"
-    assert call_api(event).status == 200
-    assert get_order("b64").json()["postal_code"] == "02134"
-
-
-def test_a_base64_encoded_utf8_body_keeps_its_characters() -> None:
-    text = json.dumps(batch(order("ü-1", [item("✓")], concept="Zoë")), ensure_ascii=False)
-    assert post_orders(raw_body=text.encode("utf-8")).status == 200
-    body = get_order("ü-1").json()
-    assert (body["concept"], body["items"][0]["identifier"]) == ("Zoë", "✓")
-
-
-def test_a_base64_encoded_invalid_body_is_422() -> None:
-    response = post_orders(raw_body=json.dumps(batch(order("o", [item("i", sku="")]))).encode())
-    assert response.status == 422
-    assert problems(response.json()) == [("orders/0/items/0/sku", "missing_field")]
-
+pytestmark = pytest.mark.usefixtures("dynamodb")
 
 # -- 400 ---------------------------------------------------------------------------------------------
 
@@ -272,7 +77,7 @@ def test_a_body_that_is_not_json_is_400_invalid_json(case: str, options: dict[st
 def scan_is_empty() -> bool:
     import boto3
 
-    from tests.conftest import ORDERS_TABLE_NAME
+    from tests.api_calls import ORDERS_TABLE_NAME
 
     return scan(boto3.client("dynamodb", region_name="us-east-1"), ORDERS_TABLE_NAME) == []
 
@@ -632,119 +437,10 @@ def test_every_response_carries_x_request_id_and_error_bodies_repeat_it(
 
 def test_the_raw_lambda_response_carries_x_request_id_in_every_header_map() -> None:
     from forward_orders.handler import lambda_handler
-    from tests.conftest import LambdaContext
+    from tests.api_calls import lambda_context
 
     event = post_event(batch())
-    result = lambda_handler(event, LambdaContext())
+    result = lambda_handler(event, lambda_context())
     assert result["headers"]["x-request-id"] == request_id_of(event)
     if result.get("multiValueHeaders") is not None:
         assert result["multiValueHeaders"]["x-request-id"] == [request_id_of(event)]
-
-
-# -- logging: no payload, no stack trace ---------------------------------------------------------------
-
-PAYLOAD = {
-    "order": "SECRET-ORDER-19",
-    "item": "SECRET-ITEM-28",
-    "postal": "SECRET-POSTAL-37",
-    "tracking": "SECRET-TRACK-46",
-    "reverse": "SECRET-REVERSE-55",
-    "label": "SECRET-LABEL-64",
-    "date": "SECRET-DATE-73",
-}
-
-
-@pytest.fixture
-def logged(
-    caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> Any:
-    """Everything the function writes: its Powertools JSON logs, every Python log record (with
-    formatted tracebacks, as Lambda's root handler would write them) and stdout/stderr."""
-    from forward_orders import handler
-
-    stream = io.StringIO()
-    monkeypatch.setattr(handler.logger.registered_handler, "stream", stream)
-    caplog.set_level(logging.INFO)
-
-    def text() -> str:
-        captured = capsys.readouterr()
-        return "\n".join([stream.getvalue(), caplog.text, captured.out, captured.err])
-
-    return text
-
-
-def _payload_body(**changes: Any) -> dict[str, Any]:
-    return batch(
-        order(
-            PAYLOAD["order"],
-            [
-                item(
-                    PAYLOAD["item"],
-                    tracking_number=PAYLOAD["tracking"],
-                    reverse_tracking_number=PAYLOAD["reverse"],
-                    labels=[{"type": "barcode", "name": "RMA", "value": PAYLOAD["label"]}],
-                    **changes,
-                )
-            ],
-            postal_code=PAYLOAD["postal"],
-        )
-    )
-
-
-def _assert_clean(text: str) -> None:
-    for value in PAYLOAD.values():
-        assert value not in text
-    assert "SECRET" not in text
-    assert "Traceback" not in text
-
-
-def test_the_log_capture_sees_the_function_logs(logged: Any) -> None:
-    assert post_orders(_payload_body()).status == 200
-    text = logged()
-    assert "orders upserted" in text
-    _assert_clean(text)
-
-
-def test_a_422_logs_no_payload_and_no_stack_trace(logged: Any) -> None:
-    response = post_orders(_payload_body(quantity=0, shipped_date=PAYLOAD["date"], upc=""))
-    assert response.status == 422
-    text = logged()
-    assert "validation failed" in text
-    _assert_clean(text)
-
-
-def test_a_400_logs_no_payload_and_no_stack_trace(logged: Any) -> None:
-    response = post_orders(raw_body=json.dumps(_payload_body())[:-3])
-    assert response.status == 400
-    _assert_clean(logged())
-
-
-def test_a_500_logs_no_payload_and_no_stack_trace(logged: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    def buggy(*args: Any, **kwargs: Any) -> Any:
-        raise ValueError(f"cannot write {PAYLOAD['postal']} / {PAYLOAD['tracking']}")
-
-    monkeypatch.setattr(orders, "record_writes", buggy)
-    assert post_orders(_payload_body()).status == 500
-    text = logged()
-    assert "unhandled error" in text
-    assert "ValueError" in text  # the error type is logged, its message is not
-    _assert_clean(text)
-
-
-def test_a_404_logs_no_identifier(logged: Any) -> None:
-    assert get_order(PAYLOAD["order"]).status == 404
-    _assert_clean(logged())
-
-
-def test_a_502_logs_no_payload_and_no_stack_trace(logged: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    break_storage(monkeypatch, "ProvisionedThroughputExceededException")
-    assert post_orders(_payload_body()).status == 502
-    text = logged()
-    assert "storage unavailable" in text
-    _assert_clean(text)
-
-
-def test_a_storage_bug_logs_no_payload(logged: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    break_storage(monkeypatch, "ValidationException")
-    assert post_orders(_payload_body()).status == 500
-    _assert_clean(logged())

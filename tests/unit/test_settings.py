@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -14,8 +13,7 @@ from common.settings import EnvironmentSettings
 from forward_orders.settings import Limits
 from forward_orders.settings import Settings as ApiSettings
 from order_events.settings import Settings as PublisherSettings
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests import REPO
 
 
 def test_a_variable_is_its_field_name_in_upper_case_nested_settings_included() -> None:
@@ -63,7 +61,7 @@ def test_a_bad_variable_fails_the_cold_start_not_a_request(
     module: str, variable: str, value: str | None
 ) -> None:
     environment = dict(os.environ)
-    environment["PYTHONPATH"] = os.pathsep.join([str(ROOT / "functions")])
+    environment["PYTHONPATH"] = os.pathsep.join([str(REPO / "functions")])
     if value is None:
         environment.pop(variable, None)
     else:

@@ -20,12 +20,12 @@ from common.api_keys import ApiKeyStore
 from common.api_routes import CATCH_ALL_RESOURCE, ROUTES, ApiRoute, match_request
 from forward_orders_cli import serve as serve_command
 from forward_orders_cli.errors import CliError
+from forward_orders_cli.lambda_events import Stage
 from forward_orders_cli.main import main
 from forward_orders_cli.server import GatewayConfig, LocalApiGateway, lambda_response
-from tests.conftest import API_KEYS_TABLE_NAME, REGION
+from tests.api_calls import API_KEYS_TABLE_NAME, REGION
 
 # A GET publishes no metrics; the handler silences that warning at import, pytest restores filters.
-pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
 # The functions are imported inside fixtures and tests, never at collection: their Powertools objects
 # read the environment when they are created, and conftest sets it per test.
@@ -215,7 +215,9 @@ def test_the_authorizer_gets_a_request_authorizer_event_without_the_body(keys: d
     )
     api_function = RecordingFunction()
     client = Client(
-        LocalApiGateway(authorizer=authorizer, api=api_function, config=GatewayConfig(api_id="api1"))
+        LocalApiGateway(
+            authorizer=authorizer, api=api_function, config=GatewayConfig(stage=Stage(api_id="api1"))
+        )
     )
 
     client.post("/forward_orders?dry=1", data=b"{}", headers={"x-api-key": "k"})
@@ -573,7 +575,9 @@ def test_a_bug_in_the_gateway_itself_is_a_json_500_not_an_html_page() -> None:
             raise RuntimeError("bug")
 
     gateway = LocalApiGateway(
-        authorizer=allow_all, api=RecordingFunction(), routes=(BrokenRoute("GET", "/x", "broken"),)
+        authorizer=allow_all,
+        api=RecordingFunction(),
+        routes=(BrokenRoute("GET", "/x", "broken", "broken", dict, ()),),
     )
     response = Client(gateway).get("/x")
     assert response.status_code == 500

@@ -20,9 +20,8 @@ from common.api_keys import (
     hash_api_key,
     validate_client_id,
 )
-from tests.conftest import API_KEYS_TABLE_NAME, REGION
+from tests.api_calls import API_KEYS_TABLE_NAME, REGION
 from tests.factories import (
-    reuse_boto3_session,  # noqa: F401  (autouse: faster moto set-up)
     scan,
     scan_text,
 )

@@ -9,20 +9,15 @@ DynamoDB is moto, so nothing here can reach AWS.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.processes import forward_orders_command, free_port, stop_process_group
+from tests.processes import ServeProcess, start_serve, stop_process_group
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 5.0
@@ -92,111 +87,17 @@ EXPECTED_SECOND_ORDER = {"identifier": "A-1002", "postal_code": "2134", "created
 # -- the server process -------------------------------------------------------------------------------
 
 
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-@dataclass
-class LocalServer:
-    process: subprocess.Popen[bytes]
-    url: str
-    log: Path
-    state_file: Path
-    env: dict[str, str]
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def call(
-        self,
-        method: str,
-        path: str,
-        *,
-        key: str | None = None,
-        body: str | bytes | None = None,
-        scheme: str = "bearer",
-    ) -> Reply:
-        headers = {"Content-Type": "application/json"}
-        if key is not None:
-            headers.update({"Authorization": f"Bearer {key}"} if scheme == "bearer" else {"x-api-key": key})
-        data = body.encode() if isinstance(body, str) else body
-        request = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)  # noqa: S310
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-                return Reply(
-                    response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
-                )
-        except urllib.error.HTTPError as error:
-            return Reply(error.code, {k.lower(): v for k, v in error.headers.items()}, error.read())
-
-    def cli(self, *argv: str) -> subprocess.CompletedProcess[str]:
-        """Another ``forward-orders`` command, finding this server through its state file."""
-        return subprocess.run(
-            [*forward_orders_command(), *argv],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-
-
-def server_environment(state_file: Path) -> dict[str, str]:
-    """The test's environment minus anything that could point at a real AWS account."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
-    for name in ("ORDERS_TABLE_NAME", "API_KEYS_TABLE_NAME", "POWERTOOLS_METRICS_NAMESPACE"):
-        env.pop(name, None)
-    env.update(
-        {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "FORWARD_ORDERS_STATE_FILE": str(state_file),
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    return env
-
-
-def start_server(directory: Path, request: pytest.FixtureRequest) -> LocalServer:
-    port = free_port()
-    log = directory / "serve.log"
-    state_file = directory / "state" / "local.json"
-    env = server_environment(state_file)
-    argv = [*forward_orders_command(), "serve", "--port", str(port), "--client", f"acme={KEY1}"]
-    argv += ["--client", f"globex={KEY2}"]
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            argv, cwd=directory, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    request.addfinalizer(lambda: stop_process_group(process))
-    server = LocalServer(process, f"http://127.0.0.1:{port}", log, state_file, env)
-    wait_until_ready(server)
+def start_server(directory: Path, request: pytest.FixtureRequest) -> ServeProcess:
+    """``serve`` with two clients of known keys, stopped when the requesting test (or module) ends."""
+    server = start_serve(directory, {"acme": KEY1, "globex": KEY2})
+    request.addfinalizer(lambda: stop_process_group(server.process))
     return server
 
 
-def wait_until_ready(server: LocalServer) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            pytest.fail(f"serve exited with {server.process.returncode}:\n{server.output()}")
-        try:
-            if server.call("GET", "/forward_orders/ready").status == 401:
-                return
-        except OSError:
-            pass  # not listening yet
-        time.sleep(0.1)
-    pytest.fail(f"serve was not ready after {START_TIMEOUT} s:\n{server.output()}")
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[LocalServer]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[ServeProcess]:
     yield start_server(tmp_path_factory.mktemp("serve"), request)
 
 
@@ -216,8 +117,8 @@ def assert_same_fields(actual: dict[str, Any], expected: dict[str, Any]) -> None
     assert set(actual) == set(expected), f"unexpected fields {set(actual) - set(expected)}"
 
 
-def test_a_v1_sample_batch_with_numbers_in_string_fields_reads_back_exactly(server: LocalServer) -> None:
-    posted = server.call("POST", "/forward_orders", key=KEY1, body=SAMPLE_BATCH)
+def test_a_v1_sample_batch_with_numbers_in_string_fields_reads_back_exactly(server: ServeProcess) -> None:
+    posted = server.call("POST", "/forward_orders", key=KEY1, raw=SAMPLE_BATCH)
     assert posted.status == 200, posted.body
     assert posted.json()["message"] == "Success"
     assert posted.headers["content-type"] == "application/json"
@@ -239,7 +140,7 @@ def test_a_v1_sample_batch_with_numbers_in_string_fields_reads_back_exactly(serv
     assert_same_fields(without_timestamps(order), EXPECTED_SECOND_ORDER)
 
 
-def test_a_later_post_merges_into_the_stored_order(server: LocalServer) -> None:
+def test_a_later_post_merges_into_the_stored_order(server: ServeProcess) -> None:
     batch = {
         "orders": [
             {
@@ -258,8 +159,8 @@ def test_a_later_post_merges_into_the_stored_order(server: LocalServer) -> None:
             }
         ]
     }
-    assert server.call("POST", "/forward_orders", key=KEY1, body=json.dumps(batch)).status == 200
-    assert server.call("POST", "/forward_orders", key=KEY1, body=json.dumps(update)).status == 200
+    assert server.call("POST", "/forward_orders", key=KEY1, body=batch).status == 200
+    assert server.call("POST", "/forward_orders", key=KEY1, body=update).status == 200
 
     order = server.call("GET", "/forward_orders/merge-1", key=KEY1).json()
 
@@ -267,7 +168,7 @@ def test_a_later_post_merges_into_the_stored_order(server: LocalServer) -> None:
     assert [(item["identifier"], item["quantity"]) for item in order["items"]] == [("a", 1), ("b", 3)]
 
 
-def test_an_invalid_batch_is_422_with_every_problem_and_writes_nothing(server: LocalServer) -> None:
+def test_an_invalid_batch_is_422_with_every_problem_and_writes_nothing(server: ServeProcess) -> None:
     body = {
         "orders": [
             {
@@ -284,7 +185,7 @@ def test_an_invalid_batch_is_422_with_every_problem_and_writes_nothing(server: L
             }
         ]
     }
-    reply = server.call("POST", "/forward_orders", key=KEY1, body=json.dumps(body))
+    reply = server.call("POST", "/forward_orders", key=KEY1, body=body)
 
     assert reply.status == 422
     payload = reply.json()
@@ -300,40 +201,40 @@ def test_an_invalid_batch_is_422_with_every_problem_and_writes_nothing(server: L
     assert server.call("GET", "/forward_orders/bad-1", key=KEY1).status == 404
 
 
-def test_a_client_cannot_read_or_change_another_clients_order(server: LocalServer) -> None:
+def test_a_client_cannot_read_or_change_another_clients_order(server: ServeProcess) -> None:
     acme = {"orders": [{"identifier": "shared-1", "concept": "Acme", "items": []}]}
     globex = {"orders": [{"identifier": "shared-1", "concept": "Globex", "items": []}]}
-    assert server.call("POST", "/forward_orders", key=KEY1, body=json.dumps(acme)).status == 200
+    assert server.call("POST", "/forward_orders", key=KEY1, body=acme).status == 200
 
     hidden = server.call("GET", "/forward_orders/shared-1", key=KEY2)
     assert hidden.status == 404
     assert hidden.json() == {"message": "Not Found", "request_id": hidden.headers["x-request-id"]}
 
-    assert server.call("POST", "/forward_orders", key=KEY2, body=json.dumps(globex)).status == 200
+    assert server.call("POST", "/forward_orders", key=KEY2, body=globex).status == 200
     assert server.call("GET", "/forward_orders/shared-1", key=KEY1).json()["concept"] == "Acme"
     assert server.call("GET", "/forward_orders/shared-1", key=KEY2).json()["concept"] == "Globex"
 
 
 @pytest.mark.parametrize("key", [None, "not-a-key"])
-def test_without_a_valid_key_it_is_401_with_an_empty_body(server: LocalServer, key: str | None) -> None:
+def test_without_a_valid_key_it_is_401_with_an_empty_body(server: ServeProcess, key: str | None) -> None:
     for method, path in (("POST", "/forward_orders"), ("GET", "/forward_orders/A-1002"), ("GET", "/nope")):
-        reply = server.call(method, path, key=key, body="{}" if method == "POST" else None)
+        reply = server.call(method, path, key=key, raw="{}" if method == "POST" else None)
         assert (reply.status, reply.body) == (401, b""), (method, path)
         assert reply.headers["x-request-id"]
 
 
-def test_an_unknown_route_with_a_valid_key_is_404(server: LocalServer) -> None:
+def test_an_unknown_route_with_a_valid_key_is_404(server: ServeProcess) -> None:
     reply = server.call("GET", "/orders", key=KEY1)
     assert reply.status == 404
     assert reply.json()["message"] == "Not Found"
 
 
-def test_keys_issued_and_revoked_through_the_cli_work_at_once(server: LocalServer) -> None:
+def test_keys_issued_and_revoked_through_the_cli_work_at_once(server: ServeProcess) -> None:
     created = server.cli("keys", "create", "--client", "initech")
     assert created.returncode == 0, created.stderr
     key = created.stdout.strip()
     batch = {"orders": [{"identifier": "i-1", "items": []}]}
-    assert server.call("POST", "/forward_orders", key=key, body=json.dumps(batch)).status == 200
+    assert server.call("POST", "/forward_orders", key=key, body=batch).status == 200
 
     listed = server.cli("keys", "list", "--client", "initech", "--json")
     (record,) = json.loads(listed.stdout)
@@ -347,7 +248,7 @@ def test_keys_issued_and_revoked_through_the_cli_work_at_once(server: LocalServe
 # -- start-up and shutdown -------------------------------------------------------------------------------
 
 
-def test_start_up_prints_the_url_the_keys_and_curl_examples(server: LocalServer) -> None:
+def test_start_up_prints_the_url_the_keys_and_curl_examples(server: ServeProcess) -> None:
     output = server.output()
     assert f"Forward Orders API running at {server.url}" in output
     assert KEY1 in output and KEY2 in output

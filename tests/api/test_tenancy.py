@@ -6,20 +6,16 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ApiResponse, api_event, call_api, get_order, post_orders
+from tests.api_calls import ApiResponse, api_event, call_api, get_order, post_orders
 from tests.factories import (
     batch,
     full_item,
     item,
     order,
-    reuse_boto3_session,  # noqa: F401  (autouse: faster moto set-up)
     scan,
 )
 
-pytestmark = [
-    pytest.mark.usefixtures("dynamodb"),
-    pytest.mark.filterwarnings("ignore:No application metrics to publish"),
-]
+pytestmark = pytest.mark.usefixtures("dynamodb")
 
 ACME, GLOBEX = "acme", "globex"
 

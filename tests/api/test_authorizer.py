@@ -4,18 +4,16 @@ everything else raises exactly "Unauthorized" (API Gateway's 401 with an empty b
 from __future__ import annotations
 
 import fnmatch
-import io
 import json
-import logging
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 
 from common.api_keys import MAX_KEY_LENGTH, ApiKeyStore, hash_api_key
-from tests.conftest import API_KEYS_TABLE_NAME, REGION, LambdaContext
-from tests.factories import reuse_boto3_session  # noqa: F401  (autouse: faster moto set-up)
+from forward_orders_cli import lambda_events
+from forward_orders_cli.lambda_events import proxy_event
+from tests.api_calls import API_KEYS_TABLE_NAME, REGION, STAGE, lambda_context
 
 # The authorizer module is imported inside the tests, not at collection: Powertools reads its
 # environment (service name) when the module is first imported, and the fixtures set it up.
@@ -54,35 +52,23 @@ def acme_key(store: ApiKeyStore) -> str:
 
 
 def authorizer_event(headers: dict[str, str] | None, method_arn: str = METHOD_ARN) -> dict[str, Any]:
-    """A REQUEST authorizer event as API Gateway (REST) sends it."""
-    return {
-        "type": "REQUEST",
-        "methodArn": method_arn,
-        "resource": "/forward_orders",
-        "path": "/forward_orders",
-        "httpMethod": "POST",
-        "headers": headers,
-        "multiValueHeaders": {k: [v] for k, v in (headers or {}).items()},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": None,
-        "stageVariables": None,
-        "requestContext": {
-            "resourcePath": "/forward_orders",
-            "httpMethod": "POST",
-            "path": "/v1/forward_orders",
-            "stage": "v1",
-            "requestId": "3f6c1f4e-0000-4000-8000-000000000000",
-            "accountId": "123456789012",
-            "apiId": "abc123",
-            "identity": {"sourceIp": "203.0.113.10"},
-        },
-    }
+    """A REQUEST authorizer event as API Gateway (REST) sends it (the local server's builder), for a
+    POST /forward_orders with these headers, authorizing ``method_arn``."""
+    proxy = proxy_event(
+        "POST",
+        "/forward_orders",
+        resource="/forward_orders",
+        path_parameters=None,
+        headers={name: [value] for name, value in headers.items()} if headers is not None else None,
+        stage=STAGE,
+        source_ip="203.0.113.10",
+    )
+    return {**lambda_events.authorizer_event(proxy, STAGE), "methodArn": method_arn}
 
 
 def authorize(headers: dict[str, str] | None, method_arn: str = METHOD_ARN) -> dict[str, Any]:
     result: dict[str, Any] = _authorizer().lambda_handler(
-        authorizer_event(headers, method_arn), LambdaContext()
+        authorizer_event(headers, method_arn), lambda_context()
     )
     return result
 
@@ -314,23 +300,6 @@ def test_presented_key(headers: dict[str, str] | None, key: str | None) -> None:
 
 
 # -- logs ----------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def logged(
-    caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Any]:
-    from authorizer import handler
-
-    stream = io.StringIO()
-    monkeypatch.setattr(handler.logger.registered_handler, "stream", stream)
-    caplog.set_level(logging.INFO)
-
-    def text() -> str:
-        captured = capsys.readouterr()
-        return "\n".join([stream.getvalue(), caplog.text, captured.out, captured.err])
-
-    yield text
 
 
 def test_no_presented_key_is_ever_logged(store: ApiKeyStore, logged: Any) -> None:

@@ -19,7 +19,7 @@ from common.api_keys import ApiKeyStore
 from forward_orders_cli.embedded_dynamodb import EmbeddedDynamoDB, ensure_tables
 from forward_orders_cli.local_state import STATE_FILE_ENV, LocalState, write_state
 from forward_orders_cli.main import main
-from tests.conftest import API_KEYS_TABLE_NAME, REGION, LambdaContext
+from tests.api_calls import API_KEYS_TABLE_NAME, REGION, lambda_context
 
 NO_SERVER = "forward-orders: error: no local server running: start `make run` or pass --table\n"
 
@@ -75,7 +75,7 @@ def authorize(key: str) -> dict[str, Any]:
         "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abc123/v1/GET/forward_orders/1",
         "headers": {"Authorization": f"Bearer {key}"},
     }
-    return lambda_handler(event, LambdaContext())
+    return lambda_handler(event, lambda_context())
 
 
 def key_ids(cli: Any, *store: str) -> list[str]:
@@ -289,17 +289,22 @@ def local_state(pid: int, endpoint: str, api_keys_table: str) -> LocalState:
     )
 
 
-@pytest.fixture
-def local_store(embedded: EmbeddedDynamoDB, state_file: Path, monkeypatch: pytest.MonkeyPatch) -> ApiKeyStore:
-    """A running local server as `keys` sees it: its state file, naming an embedded DynamoDB."""
-    name = f"keys-{uuid.uuid4().hex[:8]}"
-    client = boto3.client(
+def embedded_client(embedded: EmbeddedDynamoDB) -> Any:
+    """A client of the embedded DynamoDB with the throwaway credentials ``serve`` gives it."""
+    return boto3.client(
         "dynamodb",
         endpoint_url=embedded.endpoint,
         region_name=REGION,
         aws_access_key_id="local",
         aws_secret_access_key="local",
     )
+
+
+@pytest.fixture
+def local_store(embedded: EmbeddedDynamoDB, state_file: Path, monkeypatch: pytest.MonkeyPatch) -> ApiKeyStore:
+    """A running local server as `keys` sees it: its state file, naming an embedded DynamoDB."""
+    name = f"keys-{uuid.uuid4().hex[:8]}"
+    client = embedded_client(embedded)
     ensure_tables(client, orders_table=f"orders-{name}", api_keys_table=name)
     write_state(state_file, local_state(os.getpid(), embedded.endpoint, name))
     # The authorizer of that server.
@@ -333,13 +338,7 @@ def test_keys_finds_the_state_file_from_a_subdirectory(
     cli: Any, embedded: EmbeddedDynamoDB, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     name = f"keys-{uuid.uuid4().hex[:8]}"
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=embedded.endpoint,
-        region_name=REGION,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    client = embedded_client(embedded)
     ensure_tables(client, orders_table=f"orders-{name}", api_keys_table=name)
     write_state(
         tmp_path / ".forward-orders" / "local.json", local_state(os.getpid(), embedded.endpoint, name)
@@ -374,7 +373,7 @@ def tracking_authorize(key: str) -> dict[str, Any]:
         "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abc123/v1/GET/tracking/1Z999",
         "headers": {"x-api-key": key},
     }
-    return lambda_handler(event, LambdaContext())
+    return lambda_handler(event, lambda_context())
 
 
 def test_create_operations_issues_a_key_that_may_only_look_up_tracking_numbers(

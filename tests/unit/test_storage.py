@@ -22,10 +22,9 @@ from botocore.exceptions import (
 from forward_orders import storage
 from forward_orders.errors import StorageUnavailable
 from forward_orders.storage import OrdersTable, RecordWrite, RetryPolicy, is_retryable
-from tests.conftest import ORDERS_TABLE_NAME, REGION
+from tests.api_calls import ORDERS_TABLE_NAME, REGION
 from tests.factories import (
     client_error,
-    reuse_boto3_session,  # noqa: F401  (autouse: faster moto set-up)
     scan,
 )
 

@@ -12,21 +12,17 @@ import pytest
 from forward_orders import orders
 from forward_orders.batch_reader import read_batch
 from forward_orders.settings import Limits
-from tests.conftest import get_order, post_orders
+from tests.api_calls import get_order, post_orders
 from tests.factories import (
     batch,
     full_item,
     item,
     order,
     problems,
-    reuse_boto3_session,  # noqa: F401  (autouse: faster moto set-up)
     scan,
 )
 
-pytestmark = [
-    pytest.mark.usefixtures("dynamodb"),
-    pytest.mark.filterwarnings("ignore:No application metrics to publish"),
-]
+pytestmark = pytest.mark.usefixtures("dynamodb")
 
 
 @pytest.fixture
@@ -318,7 +314,7 @@ def test_strings_are_stored_trimmed_and_read_back_as_stored() -> None:
 
 # -- a batch shaped like the published v1 sample ---------------------------------------------------------
 
-V1_SAMPLE = {
+V1_SAMPLE: dict[str, Any] = {
     "orders": [
         {
             "identifier": 100234567,

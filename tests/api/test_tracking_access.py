@@ -1,304 +1,47 @@
-"""GET /tracking/{tracking_number}: lookup by tracking number or reverse tracking number, through the
-API function (moto's DynamoDB, the tables built from common/tables.py), with a client key's and an
-operations key's authorizer context; and the same through the local gateway with the real
-authorizer. docs/tracking.md is the design these tests pin down."""
+"""GET /tracking/{tracking_number}: what each kind of key may see, the lookup's limits and failures,
+its schema and route, and the same through the local gateway with the real authorizer.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import quote
 
 import boto3
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from werkzeug.test import Client
 
 from common.api_keys import ApiKeyStore
 from common.api_routes import CATCH_ALL_RESOURCE, ROUTES, fallback_resources, match_request
 from common.tables import ORDERS_TABLE, REVERSE_TRACKING_NUMBER_INDEX, TRACKING_NUMBER_INDEX
-from tests.conftest import (
+from tests.api.tracking_calls import (
+    SERVER_FIELDS,
+    assert_not_found,
+    context_of,
+    matches,
+    post,
+    summary,
+    track,
+)
+from tests.api_calls import (
     API_KEYS_TABLE_NAME,
     ORDERS_TABLE_NAME,
     REGION,
-    ApiResponse,
     api_event,
     call_api,
-    get_order,
-    post_orders,
 )
-from tests.factories import batch, break_storage, full_item, item, order, reuse_boto3_session, scan  # noqa: F401
+from tests.factories import (
+    batch,
+    break_storage,
+    item,
+    order,
+    scan,
+)
 
-pytestmark = [
-    pytest.mark.usefixtures("dynamodb"),
-    pytest.mark.filterwarnings("ignore:No application metrics to publish"),
-]
+pytestmark = pytest.mark.usefixtures("dynamodb")
 
 # The functions are imported inside tests, never at collection: their Powertools objects read the
 # environment when they are created, and conftest sets it per test.
-
-CLIENT = {"kind": "client"}
-OPERATIONS = {"kind": "operations", "key_name": "warehouse"}
-SERVER_FIELDS = {"first_received_at", "last_received_at"}
-
-
-def context_of(client_id: str | None) -> dict[str, str]:
-    """The authorizer context of a client key (``client_id``) or of an operations key (None)."""
-    if client_id is None:
-        return {"principalId": "operations:warehouse", **OPERATIONS}
-    return {"principalId": client_id, **CLIENT, "client_id": client_id}
-
-
-def track(number: str, client_id: str | None = "acme", *, encoded: str | None = None) -> ApiResponse:
-    """GET /tracking/<number> as API Gateway sends it: the path encoded, the parameter decoded."""
-    event = api_event(
-        "GET",
-        f"/tracking/{encoded if encoded is not None else quote(number, safe='')}",
-        resource="/tracking/{tracking_number}",
-        path_parameters={"tracking_number": number},
-    )
-    event["requestContext"]["authorizer"] = context_of(client_id)
-    return call_api(event)
-
-
-def post(body: dict[str, Any], client_id: str = "acme") -> None:
-    response = post_orders(body, client_id=client_id)
-    assert response.status == 200, response.body
-
-
-def matches(response: ApiResponse) -> list[dict[str, Any]]:
-    assert response.status == 200, response.body
-    assert response.headers["content-type"] == "application/json"
-    body = response.json()
-    assert set(body) == {"tracking_number", "matches", "truncated"}
-    result: list[dict[str, Any]] = body["matches"]
-    return result
-
-
-def summary(response: ApiResponse) -> list[tuple[Any, ...]]:
-    """(client, order, item, matched) of each match; client is None when not labelled."""
-    return [
-        (m.get("client_id"), m["order_identifier"], m["item"]["identifier"], m["matched"])
-        for m in matches(response)
-    ]
-
-
-def assert_not_found(response: ApiResponse) -> None:
-    assert response.status == 404, response.body
-    assert response.json() == {"message": "Not Found", "request_id": response.headers["x-request-id"]}
-
-
-# -- lookup by either number ------------------------------------------------------------------------
-
-
-def test_an_items_tracking_number_finds_it_with_its_order_concept_and_stored_fields() -> None:
-    post(batch(order("order-1", [full_item("item-1")], concept="Acme Outdoors", postal_code="02134")))
-
-    response = track("1Z999AA10123456784")
-
-    [match] = matches(response)
-    stored_item = get_order("order-1").json()["items"][0]
-    assert match == {
-        "order_identifier": "order-1",
-        "concept": "Acme Outdoors",
-        "matched": "tracking_number",
-        "item": stored_item,
-    }
-    assert set(stored_item) >= SERVER_FIELDS
-    assert response.json()["tracking_number"] == "1z999aa10123456784"
-    assert response.json()["truncated"] is False
-    assert response.headers["x-request-id"]
-
-
-def test_a_reverse_tracking_number_finds_the_item_and_says_which_number_matched() -> None:
-    post(batch(order("order-1", [full_item("item-1")])))
-    assert summary(track("1Z999AA10123456785")) == [(None, "order-1", "item-1", "reverse_tracking_number")]
-    assert summary(track("1Z999AA10123456784")) == [(None, "order-1", "item-1", "tracking_number")]
-
-
-def test_every_item_with_the_number_is_found_in_client_order_and_item_order() -> None:
-    post(
-        batch(
-            order("B", [item("2", tracking_number="T-1"), item("1", tracking_number="T-1")], concept="b"),
-            order("A", [item("9", reverse_tracking_number="T-1"), item("8", tracking_number="T-2")]),
-        )
-    )
-    assert summary(track("T-1")) == [
-        (None, "A", "9", "reverse_tracking_number"),
-        (None, "B", "1", "tracking_number"),
-        (None, "B", "2", "tracking_number"),
-    ]
-    [first, *_] = matches(track("T-1"))
-    assert "concept" not in first  # order A has none: left out, as GET leaves it out
-
-
-def test_an_item_whose_two_numbers_are_the_same_is_found_once_per_number() -> None:
-    post(batch(order("o", [item("i", tracking_number="SAME", reverse_tracking_number="same")])))
-    assert summary(track("same")) == [
-        (None, "o", "i", "tracking_number"),
-        (None, "o", "i", "reverse_tracking_number"),
-    ]
-
-
-def test_an_item_whose_order_record_is_missing_is_found_without_a_concept(dynamodb: Any) -> None:
-    """The window docs/design.md describes (a failed batch's items stored before their order)."""
-    post(batch(order("o", [item("i", tracking_number="T")], concept="C")))
-    dynamodb.delete_item(TableName=ORDERS_TABLE_NAME, Key={"pk": {"S": "acme#o"}, "sk": {"S": "ORDER"}})
-    [match] = matches(track("T"))
-    assert (match["order_identifier"], "concept" in match) == ("o", False)
-
-
-def test_an_unknown_number_is_404_not_found() -> None:
-    post(batch(order("o", [full_item("i")])))
-    assert_not_found(track("1Z999AA10123456786"))
-    assert_not_found(track("1Z999AA1012345678"))  # a prefix is not a match
-    assert_not_found(track("   "))  # nothing left after trimming
-    assert_not_found(track("o"))  # an order identifier is not a tracking number
-    assert_not_found(track("012345678905"))  # nor is a UPC
-
-
-# -- normalisation -------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "scanned",
-    [
-        "1Z999AA10123456784",
-        "1z999aa10123456784",
-        "  1z999Aa10123456784  ",
-        "\t1Z999AA10123456784\r\n",
-        "\u00a01Z999AA10123456784",
-    ],
-    ids=["as sent", "lower case", "mixed case and spaces", "tab and newline", "no-break space"],
-)
-def test_surrounding_whitespace_and_letter_case_of_the_scanned_number_do_not_matter(scanned: str) -> None:
-    post(batch(order("o", [item("i", tracking_number="1Z999AA10123456784")])))
-    assert summary(track(scanned)) == [(None, "o", "i", "tracking_number")]
-
-
-def test_the_stored_number_is_normalised_too_and_still_read_back_as_the_client_sent_it() -> None:
-    post(
-        batch(
-            order("o", [item("i", tracking_number="  1z999aA10123456784 ", reverse_tracking_number="rMa-7")])
-        )
-    )
-
-    [match] = matches(track("1Z999AA10123456784"))
-    assert match["item"]["tracking_number"] == "1z999aA10123456784"  # trimmed, as every string
-    assert match["item"]["reverse_tracking_number"] == "rMa-7"
-    assert get_order("o").json()["items"][0]["tracking_number"] == "1z999aA10123456784"
-    assert summary(track("RMA-7")) == [(None, "o", "i", "reverse_tracking_number")]
-
-
-def test_case_folding_is_unicode_aware_and_inner_characters_are_kept() -> None:
-    post(batch(order("o", [item("i", tracking_number="STRASSE-Ä1"), item("j", tracking_number="1Z 999")])))
-    assert summary(track("straße-ä1")) == [(None, "o", "i", "tracking_number")]
-    assert summary(track("1z 999")) == [(None, "o", "j", "tracking_number")]
-    assert_not_found(track("1Z999"))  # inner whitespace is part of the number
-    assert_not_found(track("1Z  999"))
-
-
-def test_a_number_sent_as_a_json_integer_is_found_by_its_digits() -> None:
-    post(batch(order("o", [item("i", tracking_number=1234567890123456789012)])))
-    assert summary(track("1234567890123456789012")) == [(None, "o", "i", "tracking_number")]
-
-
-@given(
-    st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=40),
-    st.sampled_from(["", " ", "  ", "\t", "\n"]),
-)
-def test_index_keys_ignore_surrounding_whitespace_and_ascii_case(number: str, padding: str) -> None:
-    from forward_orders.tracking import index_key, normalise
-
-    assert index_key(f"{padding}{number.upper()}{padding}") == index_key(number.lower()) == normalise(number)
-    assert normalise(normalise(number)) == normalise(number)
-
-
-def test_a_number_too_long_for_an_index_key_is_indexed_by_its_digest_and_still_found(dynamodb: Any) -> None:
-    from forward_orders.tracking import HASHED_KEY_PREFIX, MAX_INDEX_KEY_BYTES
-
-    long_number = "Ab" * MAX_INDEX_KEY_BYTES  # 4,096 bytes, over DynamoDB's 2,048 for a key
-    post(batch(order("o", [item("i", tracking_number=long_number)])))
-
-    [record] = [r for r in scan(dynamodb) if r["sk"]["S"] == "I#i"]
-    assert record["tracking_number"]["S"] == long_number
-    assert record["tracking_number_key"]["S"].startswith(HASHED_KEY_PREFIX)
-    assert summary(track(f" {long_number.lower()} ")) == [(None, "o", "i", "tracking_number")]
-    assert_not_found(track(long_number[:-1]))
-
-
-def test_a_number_exactly_at_the_key_limit_is_indexed_as_it_is(dynamodb: Any) -> None:
-    from forward_orders.tracking import MAX_INDEX_KEY_BYTES
-
-    number = "é" * (MAX_INDEX_KEY_BYTES // 2)  # two bytes each in UTF-8
-    post(batch(order("o", [item("i", tracking_number=number)])))
-    [record] = [r for r in scan(dynamodb) if r["sk"]["S"] == "I#i"]
-    assert record["tracking_number_key"]["S"] == number
-    assert summary(track(number.upper())) == [(None, "o", "i", "tracking_number")]
-
-
-# -- what is stored, and kept right on update ------------------------------------------------------
-
-
-def test_items_carry_the_index_keys_and_orders_do_not(dynamodb: Any) -> None:
-    post(
-        batch(
-            order("o", [item("with", tracking_number=" AB ", reverse_tracking_number="Cd"), item("without")])
-        )
-    )
-    records = {r["sk"]["S"]: r for r in scan(dynamodb)}
-    assert records["I#with"]["tracking_number_key"] == {"S": "ab"}
-    assert records["I#with"]["reverse_tracking_number_key"] == {"S": "cd"}
-    assert records["I#with"]["client_id"] == {"S": "acme"}
-    for sk in ("ORDER", "I#without"):
-        assert not {"tracking_number_key", "reverse_tracking_number_key", "client_id"} & set(records[sk])
-
-
-def test_the_index_keys_never_show_in_get_forward_orders_or_in_a_match() -> None:
-    post(batch(order("o", [full_item("i")])))
-    stored = get_order("o").json()
-    hidden = {
-        "tracking_number_key",
-        "reverse_tracking_number_key",
-        "client_id",
-        "pk",
-        "sk",
-        "order_identifier",
-    }
-    assert not hidden & set(stored)
-    assert not hidden & set(stored["items"][0])
-    [match] = matches(track("1Z999AA10123456784"))
-    assert not hidden & set(match["item"])
-
-
-def test_changing_a_tracking_number_drops_the_old_match() -> None:
-    post(batch(order("o", [item("i", tracking_number="OLD-1", reverse_tracking_number="R-OLD")])))
-    post(batch(order("o", [item("i", tracking_number="new-1")])))
-
-    assert_not_found(track("OLD-1"))
-    [match] = matches(track("NEW-1"))
-    assert match["item"]["tracking_number"] == "new-1"
-    # Left out of the update: kept, as every field is, and still found.
-    assert summary(track("r-old")) == [(None, "o", "i", "reverse_tracking_number")]
-
-    post(batch(order("o", [item("i", reverse_tracking_number="R-NEW")])))
-    assert_not_found(track("R-OLD"))
-    assert summary(track("R-NEW")) == [(None, "o", "i", "reverse_tracking_number")]
-    assert summary(track("NEW-1")) == [(None, "o", "i", "tracking_number")]
-
-
-def test_an_update_that_leaves_the_numbers_out_keeps_the_item_found_with_its_new_fields() -> None:
-    post(batch(order("o", [item("i", tracking_number="T", quantity=1)])))
-    post(batch(order("o", [item("i", quantity=5)], concept="Later")))
-    [match] = matches(track("t"))
-    assert (match["item"]["quantity"], match["concept"]) == (5, "Later")
-
-
-def test_a_number_moved_to_another_item_finds_only_that_one() -> None:
-    post(batch(order("o", [item("a", tracking_number="T"), item("b", tracking_number="U")])))
-    post(batch(order("o", [item("a", tracking_number="V"), item("b", tracking_number="T")])))
-    assert summary(track("T")) == [(None, "o", "b", "tracking_number")]
 
 
 # -- client keys and operations keys -------------------------------------------------------------------
@@ -399,53 +142,6 @@ def test_a_context_without_a_kind_is_a_client_key_cached_before_kinds_existed() 
     assert summary(call_api(event)) == [(None, "o", "i", "tracking_number")]
 
 
-# -- identifiers and numbers with special characters --------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("order_id", "item_id", "number"),
-    [
-        ("A#1", "I#1", "1Z#99"),
-        ("a/b c", "x/y", "AB/CD 12"),
-        ("100%", "?&=", "50%+OFF?"),
-        ("ünïcödé 注文", "项目", "ÅÄÖ-ß-注"),
-        ("🛒🛍️", "😀", "📦-1"),
-        ("12345678901234567890", "0", "00012"),
-    ],
-)
-def test_identifiers_and_numbers_with_special_characters_round_trip(
-    order_id: str, item_id: str, number: str
-) -> None:
-    post(batch(order(order_id, [item(item_id, tracking_number=number)], concept="C#1/ü")))
-    response = track(number.upper())
-    [match] = matches(response)
-    assert (match["order_identifier"], match["item"]["identifier"], match["concept"]) == (
-        order_id,
-        item_id,
-        "C#1/ü",
-    )
-    assert match["item"]["tracking_number"] == number
-    labelled = matches(track(f" {number.lower()} ", None))
-    assert [(m["client_id"], m["order_identifier"]) for m in labelled] == [("acme", order_id)]
-
-
-def test_the_percent_encoded_path_is_only_a_fallback_for_the_decoded_parameter() -> None:
-    post(batch(order("o", [item("i", tracking_number="A/B")])))
-    event = api_event("GET", "/tracking/A%2FB", resource="/tracking/{tracking_number}", path_parameters=None)
-    event["requestContext"]["authorizer"] = context_of("acme")
-    assert summary(call_api(event)) == [(None, "o", "i", "tracking_number")]
-
-
-def test_the_longest_identifiers_a_client_can_send_are_indexed_and_found() -> None:
-    """255 four-byte characters make a 1,020-byte identifier, and the client id comes on top: too
-    long for an index sort key (1,024 bytes), which is why the indexes sort on the client id."""
-    order_id, item_id = "🛒" * 255, "😀" * 255
-    post(batch(order(order_id, [item(item_id, tracking_number="T", reverse_tracking_number="R")])), "a" * 64)
-    [match] = matches(track("t", "a" * 64))
-    assert (match["order_identifier"], match["item"]["identifier"]) == (order_id, item_id)
-    assert summary(track("r", None)) == [("a" * 64, order_id, item_id, "reverse_tracking_number")]
-
-
 # -- limits and failures ---------------------------------------------------------------------------
 
 
@@ -505,7 +201,12 @@ def test_a_client_keys_query_names_its_client_in_the_key_condition(monkeypatch: 
     queries: list[dict[str, Any]] = []
     client = handler.orders_table()._client
     original = client.query
-    monkeypatch.setattr(client, "query", lambda **kwargs: queries.append(kwargs) or original(**kwargs))
+
+    def recorded_query(**kwargs: Any) -> Any:
+        queries.append(kwargs)
+        return original(**kwargs)
+
+    monkeypatch.setattr(client, "query", recorded_query)
 
     matches(track("T", "acme"))
 
@@ -597,10 +298,16 @@ def test_the_indexes_are_defined_once_in_the_table_schema_keyed_on_the_copies_an
 
 
 def test_the_match_shows_exactly_the_item_fields_get_forward_orders_shows() -> None:
-    from forward_orders.models import ITEM_FIELDS
-    from forward_orders.tracking import SHOWN_ITEM_FIELDS
+    from typing import get_args, get_type_hints
 
-    assert set(SHOWN_ITEM_FIELDS) == {"identifier", *ITEM_FIELDS, *SERVER_FIELDS}
+    from common.api_responses import StoredOrder, TrackingMatch
+    from common.order_records import StoredItem, field_names
+    from forward_orders.models import ITEM_FIELDS
+
+    # The lookup's item and GET's items are one shape.
+    assert get_type_hints(TrackingMatch)["item"] is StoredItem
+    assert get_args(get_type_hints(StoredOrder)["items"]) == (StoredItem,)
+    assert set(field_names(StoredItem)) == {"identifier", *ITEM_FIELDS, *SERVER_FIELDS}
 
 
 def test_the_route_is_declared_for_both_kinds_of_key() -> None:

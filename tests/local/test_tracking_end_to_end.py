@@ -2,7 +2,7 @@
 over HTTP), with both kinds of key: two client keys given with ``--client`` and an operations key
 issued with ``forward-orders keys create --operations`` against the running server's store.
 
-The server helpers are test_end_to_end.py's: the same process-group handling, the same environment
+The server helpers are tests/processes.py's: the same process-group handling, the same environment
 that cannot reach AWS.
 """
 
@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.test_end_to_end import KEY1, KEY2, LocalServer, start_server
+from tests.local.test_end_to_end import KEY1, KEY2, start_server
+from tests.processes import ServeProcess
 
 ACME_BATCH = {
     "orders": [
@@ -55,16 +56,18 @@ GLOBEX_BATCH = {
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[LocalServer]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[ServeProcess]:
     server = start_server(tmp_path_factory.mktemp("serve-tracking"), request)
     for key, body in ((KEY1, ACME_BATCH), (KEY2, GLOBEX_BATCH)):
-        posted = server.call("POST", "/forward_orders", key=key, body=json.dumps(body))
+        posted = server.call("POST", "/forward_orders", key=key, body=body)
         assert posted.status == 200, posted.body
     yield server
 
 
 @pytest.fixture(scope="module")
-def operations_key(server: LocalServer) -> str:
+def operations_key(server: ServeProcess) -> str:
     created = server.cli("keys", "create", "--operations", "--name", "warehouse")
     assert created.returncode == 0, created.stderr
     return created.stdout.strip()
@@ -80,7 +83,7 @@ def summary(reply: Any) -> list[tuple[Any, ...]]:
 
 
 def test_a_client_key_finds_its_own_items_by_either_number_whatever_the_case_and_spaces(
-    server: LocalServer,
+    server: ServeProcess,
 ) -> None:
     assert summary(server.call("GET", "/tracking/%201z999aa10123456784%20", key=KEY1)) == [
         (None, "A-100", "Acme Outdoors", "1", "tracking_number")
@@ -99,7 +102,7 @@ def test_a_client_key_finds_its_own_items_by_either_number_whatever_the_case_and
 
 
 def test_an_operations_key_sees_every_clients_matches_labelled(
-    server: LocalServer, operations_key: str
+    server: ServeProcess, operations_key: str
 ) -> None:
     reply = server.call("GET", "/tracking/1Z999AA10123456784", key=operations_key)
     assert summary(reply) == [
@@ -113,7 +116,7 @@ def test_an_operations_key_sees_every_clients_matches_labelled(
 
 
 def test_an_operations_key_gets_401_with_an_empty_body_anywhere_else(
-    server: LocalServer, operations_key: str
+    server: ServeProcess, operations_key: str
 ) -> None:
     for method, path in (
         ("POST", "/forward_orders"),
@@ -121,20 +124,20 @@ def test_an_operations_key_gets_401_with_an_empty_body_anywhere_else(
         ("GET", "/tracking"),
         ("GET", "/nope"),
     ):
-        body = json.dumps({"orders": [{"identifier": "ops-1", "items": []}]}) if method == "POST" else None
+        body = {"orders": [{"identifier": "ops-1", "items": []}]} if method == "POST" else None
         reply = server.call(method, path, key=operations_key, body=body)
         assert (reply.status, reply.body) == (401, b""), (method, path)
         assert reply.headers["www-authenticate"] == "Bearer"
     assert server.call("GET", "/forward_orders/ops-1", key=KEY1).status == 404  # nothing was written
 
 
-def test_without_a_valid_key_the_lookup_is_401(server: LocalServer) -> None:
+def test_without_a_valid_key_the_lookup_is_401(server: ServeProcess) -> None:
     for key in (None, "not-a-key"):
         reply = server.call("GET", "/tracking/1Z999AA10123456784", key=key)
         assert (reply.status, reply.body) == (401, b"")
 
 
-def test_keys_list_shows_the_kinds_and_a_revoked_operations_key_stops_at_once(server: LocalServer) -> None:
+def test_keys_list_shows_the_kinds_and_a_revoked_operations_key_stops_at_once(server: ServeProcess) -> None:
     created = server.cli("keys", "create", "--operations", "--name", "temp", "--json")
     assert created.returncode == 0, created.stderr
     record = json.loads(created.stdout)

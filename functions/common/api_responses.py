@@ -1,0 +1,233 @@
+"""What the API answers: the body of every response, each status's message, and the answers API
+Gateway gives itself. One definition for the API function, the stack's gateway responses, the
+local server and the OpenAPI document (which is generated from these shapes).
+
+The shapes are TypedDicts: static types for the code that builds the bodies, JSON Schema for
+OpenAPI through pydantic, and no validation cost on the request path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from http import HTTPStatus
+from typing import Annotated, Literal, NotRequired
+
+from pydantic import Field, with_config
+from typing_extensions import TypedDict
+
+from common.order_records import SHOWN_CONFIG, StoredItem, StoredOrderRecord
+
+REQUEST_ID_HEADER = "x-request-id"
+RETRY_AFTER_HEADER = "Retry-After"
+# A 422 lists at most this many problems.
+MAX_PROBLEMS = 100
+
+
+class ProblemCode(StrEnum):
+    """Why a field broke the contract (CONTRACT.md, the 422 body)."""
+
+    MISSING_FIELD = "missing_field"
+    INVALID_TYPE = "invalid_type"
+    INVALID_FORMAT = "invalid_format"
+    INVALID = "invalid"
+    DUPLICATE = "duplicate"
+
+
+# The one code of a 400: the body is not JSON at all.
+INVALID_JSON: Literal["invalid_json"] = "invalid_json"
+
+
+class Problem(TypedDict):
+    field: Annotated[
+        str,
+        Field(
+            description="Slash-separated path from the body root with zero-based indexes "
+            '(orders/0/items/1/sku), also for a bare-array body; "" is the root.'
+        ),
+    ]
+    code: ProblemCode
+    message: str
+
+
+class JsonProblem(TypedDict):
+    code: Literal["invalid_json"]
+    message: str
+
+
+class ErrorBody(TypedDict):
+    message: str
+    request_id: Annotated[str, Field(description=f"The same as the {REQUEST_ID_HEADER} header.")]
+
+
+class BadRequestBody(ErrorBody):
+    errors: Annotated[list[JsonProblem], Field(min_length=1, max_length=1)]
+
+
+class ValidationFailedBody(ErrorBody):
+    errors: Annotated[
+        list[Problem],
+        Field(
+            min_length=1,
+            max_length=MAX_PROBLEMS,
+            description=f"Every problem found, in document order (at most {MAX_PROBLEMS}).",
+        ),
+    ]
+
+
+class UpsertResult(TypedDict):
+    """Every order and item of the body is stored. More keys may be added."""
+
+    message: Literal["Success"]
+    orders_upserted: Annotated[int, Field(ge=1, description="Orders in the body.")]
+    items_upserted: Annotated[int, Field(ge=0, description="Items in the body.")]
+
+
+@with_config(SHOWN_CONFIG)
+class StoredOrder(StoredOrderRecord):
+    """The order as stored, with all its items. String fields come back as stored (a number sent in
+    a string field comes back as its digits); fields never sent are absent."""
+
+    items: Annotated[list[StoredItem], Field(description="Every stored item, sorted by identifier.")]
+
+
+class TrackingMatch(TypedDict):
+    client_id: NotRequired[Annotated[str, Field(description="The item's client: operations keys only.")]]
+    order_identifier: str
+    concept: NotRequired[Annotated[str, Field(description="The order's concept (brand), when it has one.")]]
+    matched: Literal["tracking_number", "reverse_tracking_number"]
+    item: StoredItem
+
+
+class TrackingLookup(TypedDict):
+    """The items whose tracking number or reverse tracking number matches (docs/tracking.md). Only an
+    operations key sees client_id."""
+
+    tracking_number: Annotated[str, Field(description="The normalised number looked up.")]
+    matches: list[TrackingMatch]
+    truncated: Annotated[bool, Field(description="More matched than were returned.")]
+
+
+# -- statuses --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ErrorStatus:
+    """An error status of the API: its ``message`` (None: no body at all), what it means, its body."""
+
+    status: HTTPStatus
+    message: str | None
+    description: str
+    body: type[ErrorBody] | None = ErrorBody
+    retry_after: bool = False
+    # False where API Gateway itself can answer the status with a message of its own (a failed
+    # integration's 502, the 504 of its timeout).
+    exact_message: bool = True
+
+
+ERROR_STATUSES: dict[HTTPStatus, ErrorStatus] = {
+    error.status: error
+    for error in (
+        ErrorStatus(
+            HTTPStatus.BAD_REQUEST,
+            "Bad Request",
+            "The body is not JSON: empty, not UTF-8, bad base64, or a syntax error.",
+            BadRequestBody,
+        ),
+        ErrorStatus(
+            HTTPStatus.UNAUTHORIZED,
+            None,
+            "No valid credential (missing, malformed, unknown or revoked key). No body at all.",
+            None,
+        ),
+        ErrorStatus(HTTPStatus.NOT_FOUND, "Not Found", "Unknown order (for this client) or route."),
+        ErrorStatus(
+            HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Payload Too Large", "The body is over the size limit."
+        ),
+        ErrorStatus(
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            "Validation Failed",
+            "Valid JSON that breaks a rule of the contract: every problem found.",
+            ValidationFailedBody,
+        ),
+        ErrorStatus(
+            HTTPStatus.TOO_MANY_REQUESTS,
+            "Too Many Requests",
+            "The client is over its rate limit.",
+            retry_after=True,
+        ),
+        ErrorStatus(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal Server Error", "A bug; never a stack trace."),
+        ErrorStatus(
+            HTTPStatus.BAD_GATEWAY,
+            "Bad Gateway",
+            "Storage or the authorizer unavailable or throttled after bounded retries: retry after "
+            "Retry-After. (API Gateway's own answer when the integration fails has another message.)",
+            retry_after=True,
+            exact_message=False,
+        ),
+        ErrorStatus(
+            HTTPStatus.GATEWAY_TIMEOUT,
+            "Endpoint request timed out",
+            "API Gateway's integration timeout (29 s); the message is API Gateway's own.",
+            exact_message=False,
+        ),
+    )
+}
+
+
+def message(status: HTTPStatus) -> str:
+    """The ``message`` of an error body with this status."""
+    text = ERROR_STATUSES[status].message
+    if text is None:
+        raise ValueError(f"{status} has no body")
+    return text
+
+
+# -- API Gateway's own answers ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GatewayResponse:
+    """What the stage answers for one of API Gateway's response types (infra/api.py deploys these,
+    the local server answers them): a status of ``ERROR_STATUSES`` and its body, or, for the
+    DEFAULT types, API Gateway's status and message for the case."""
+
+    status: HTTPStatus | None  # None: API Gateway's own status for the type (DEFAULT_4XX / DEFAULT_5XX)
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def has_body(self) -> bool:
+        return self.status is None or ERROR_STATUSES[self.status].message is not None
+
+    @property
+    def retry_after(self) -> bool:
+        return self.status is not None and ERROR_STATUSES[self.status].retry_after
+
+
+# The contract's 401 has no body at all; WWW-Authenticate says which scheme to use.
+_UNAUTHORIZED = GatewayResponse(HTTPStatus.UNAUTHORIZED, {"WWW-Authenticate": "Bearer"})
+
+GATEWAY_RESPONSES: dict[str, GatewayResponse] = {
+    "UNAUTHORIZED": _UNAUTHORIZED,  # the authorizer raised "Unauthorized", or an identity source is missing
+    "ACCESS_DENIED": _UNAUTHORIZED,  # the authorizer's policy denied the request
+    "INVALID_API_KEY": _UNAUTHORIZED,  # API Gateway's own API keys (not used, kept consistent)
+    "EXPIRED_TOKEN": _UNAUTHORIZED,  # IAM authentication (not used, kept consistent)
+    "INVALID_SIGNATURE": _UNAUTHORIZED,  # IAM authentication (not used, kept consistent)
+    # Not the client's fault (the key lookup timed out, say): worth a retry.
+    "AUTHORIZER_FAILURE": GatewayResponse(HTTPStatus.BAD_GATEWAY),
+    "AUTHORIZER_CONFIGURATION_ERROR": GatewayResponse(HTTPStatus.INTERNAL_SERVER_ERROR),
+    "THROTTLED": GatewayResponse(HTTPStatus.TOO_MANY_REQUESTS),
+    "QUOTA_EXCEEDED": GatewayResponse(HTTPStatus.TOO_MANY_REQUESTS),
+    "REQUEST_TOO_LARGE": GatewayResponse(HTTPStatus.REQUEST_ENTITY_TOO_LARGE),
+    "MISSING_AUTHENTICATION_TOKEN": GatewayResponse(HTTPStatus.NOT_FOUND),
+    "RESOURCE_NOT_FOUND": GatewayResponse(HTTPStatus.NOT_FOUND),
+    "DEFAULT_4XX": GatewayResponse(None),
+    "DEFAULT_5XX": GatewayResponse(None),
+}
+
+# What API Gateway answers with 401 (UNAUTHORIZED) when a REQUEST authorizer raises exactly this.
+UNAUTHORIZED_MESSAGE = "Unauthorized"
+
+# API Gateway's status and message when the Lambda integration fails (the function raised, timed
+# out, or returned something that is not a proxy response): the DEFAULT_5XX answer.
+INTEGRATION_FAILURE = (HTTPStatus.BAD_GATEWAY, "Internal server error")

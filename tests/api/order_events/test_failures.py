@@ -1,0 +1,324 @@
+"""Order events when publishing fails: reported per record, retried from the first failure, and after
+the retries sent to the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+from forward_orders_cli.lambda_events import LocalLambdaContext
+from order_events import handler
+from order_events.event_bus import MAX_REQUEST_BYTES, EventBus
+from order_events.publishing import publish_changes
+from tests.api.order_events.streams import (
+    ACCOUNT,
+    BUS_NAME,
+    SOURCE,
+    STREAM_ARN,
+    Consumer,
+    FlakyEventBridge,
+    StreamRecorder,
+    about_item,
+    failed_sequence_numbers,
+    invoke,
+)
+from tests.api_calls import REGION
+from tests.factories import (
+    item,
+    order,
+)
+
+# The retry settings of the stack's event source mapping (importing the CDK: keep jsii quiet).
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+from infra.events import BATCH_SIZE, RETRY_ATTEMPTS
+
+# -- failures: reported per record, retried from the first one --------------------------------------
+
+
+def test_a_refused_event_fails_its_record_and_every_later_one_and_nothing_later_is_sent(
+    stream: StreamRecorder, consumer: Consumer, eventbridge: FlakyEventBridge
+) -> None:
+    items = [item(f"item-{n:02d}") for n in range(15)]
+    records = stream.write({"orders": [order("order-1", items=items)]})
+    eventbridge.refuse, eventbridge.refusals = about_item("item-03"), 1
+
+    response = invoke(records)
+
+    # records[0] is the order, records[4] item-03: it and every later record are to be retried.
+    sequence_numbers = [r["dynamodb"]["SequenceNumber"] for r in records]
+    assert failed_sequence_numbers(response) == sequence_numbers[4:]
+    # The first call's other nine entries were accepted; the second call never happened.
+    assert [len(call) for call in eventbridge.calls] == [10]
+    published = [e["detail"].get("item_identifier") for e in consumer.received()]
+    assert published == [
+        None,
+        "item-00",
+        "item-01",
+        "item-02",
+        "item-04",
+        "item-05",
+        "item-06",
+        "item-07",
+        "item-08",
+    ]
+
+    # Lambda retries from the lowest failed sequence number: the rest goes out, some twice.
+    assert invoke(records[4:]) == {"batchItemFailures": []}
+    published = [e["detail"].get("item_identifier") for e in consumer.received()]
+    assert published == [f"item-{n:02d}" for n in range(3, 15)]
+
+
+def test_a_failed_call_fails_the_batch_from_the_first_record_of_that_call(
+    stream: StreamRecorder, consumer: Consumer, eventbridge: FlakyEventBridge
+) -> None:
+    records = stream.write({"orders": [order("order-1", items=[item("item-1")])]})
+    eventbridge.call_failures = 1
+
+    response = invoke(records)
+
+    # Every record failed: reported as such (not raised), so Lambda retries the whole batch.
+    assert failed_sequence_numbers(response) == [r["dynamodb"]["SequenceNumber"] for r in records]
+    assert consumer.received() == []
+    assert invoke(records) == {"batchItemFailures": []}
+    assert len(consumer.received()) == 2
+
+
+def test_records_after_an_unchanged_one_still_fail_after_a_failure(
+    stream: StreamRecorder, consumer: Consumer, eventbridge: FlakyEventBridge
+) -> None:
+    """A record with nothing to publish after the failed one is retried too: Lambda cannot skip it."""
+    body = {"orders": [order("order-1", items=[item("item-1"), item("item-2")])]}
+    first = stream.write(body)
+    resend = stream.write(body)  # three records, no events
+    eventbridge.refuse, eventbridge.refusals = about_item("item-2"), 1
+
+    response = invoke(first + resend)
+
+    assert failed_sequence_numbers(response) == [
+        r["dynamodb"]["SequenceNumber"] for r in (first + resend)[2:]
+    ]
+
+
+def test_no_call_starts_without_time_for_it(
+    stream: StreamRecorder, consumer: Consumer, eventbridge: FlakyEventBridge
+) -> None:
+    records = stream.write({"orders": [order("order-1")]})
+
+    almost_out = LocalLambdaContext(function_name="forward-orders-order-events", timeout_seconds=2.0)
+    response = handler.lambda_handler({"Records": records}, almost_out)
+
+    assert failed_sequence_numbers(response) == [r["dynamodb"]["SequenceNumber"] for r in records]
+    assert eventbridge.calls == []
+
+
+def test_an_event_over_the_size_limit_fails_without_a_call(
+    stream: StreamRecorder, consumer: Consumer, eventbridge: FlakyEventBridge
+) -> None:
+    huge = {
+        "pk": {"S": "acme#order-1"},
+        "sk": {"S": "I#item-1"},
+        "labels": {
+            "L": [{"M": {"type": {"S": "text"}, "name": {"S": "n"}, "value": {"S": "x" * MAX_REQUEST_BYTES}}}]
+        },
+    }
+    fine = {**huge, "sk": {"S": "I#item-2"}, "labels": {"L": []}}
+    records = [stream.record(fine, None), stream.record(huge, None), stream.record(fine, None)]
+
+    response = invoke(records)
+
+    assert failed_sequence_numbers(response) == [r["dynamodb"]["SequenceNumber"] for r in records[1:]]
+    assert [len(call) for call in eventbridge.calls] == [1]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "reason"),
+    [
+        (lambda r: r["dynamodb"].pop("OldImage"), "without an old image"),
+        (lambda r: r["dynamodb"].update(StreamViewType="KEYS_ONLY"), "KEYS_ONLY"),
+        (lambda r: r["dynamodb"].pop("NewImage"), "without a new image"),
+    ],
+)
+def test_a_record_that_cannot_be_read_is_a_failure_not_a_silent_skip(
+    stream: StreamRecorder, consumer: Consumer, mutate: Callable[[dict[str, Any]], Any], reason: str
+) -> None:
+    invoke(stream.write({"orders": [order("order-1", concept="A")]}))
+    consumer.received()
+    records = stream.write({"orders": [order("order-1", concept="B")]})
+    mutate(records[0])
+
+    response = invoke(records)
+
+    assert failed_sequence_numbers(response) == [r["dynamodb"]["SequenceNumber"] for r in records]
+    assert consumer.received() == []
+    bus = EventBus(boto3.client("events", region_name=REGION), BUS_NAME)
+    outcome = publish_changes([DynamoDBRecord(r) for r in records], bus, source=SOURCE)
+    assert outcome.failure is not None and reason in outcome.failure
+
+
+# -- retried, then the dead-letter queue -------------------------------------------------------------
+
+
+@dataclass
+class StreamMappingHarness:
+    """A stand-in for Lambda's event source mapping of a DynamoDB stream, which moto does not
+    emulate. It mimics the documented behaviour the function relies on, with the stack's settings
+    (infra/events.py), and nothing more:
+
+    - records of one shard are handed over in order, up to ``batch_size`` per invocation;
+    - with ReportBatchItemFailures, the lowest sequence number in ``batchItemFailures`` is the
+      checkpoint: everything before it is done, and the next invocation starts there; an
+      invocation that raises fails the whole batch;
+    - a batch is retried up to ``max_retry_attempts`` times; then the on-failure destination (an
+      SQS queue) gets the invocation record with ``DDBStreamBatchInfo`` (shard, first and last
+      sequence number, batch size, stream ARN; never the records themselves), and the mapping
+      moves past that batch.
+
+    Not mimicked: bisecting a failed batch, the maximum record age, the parallelization factor,
+    batching windows and the timing of retries.
+    """
+
+    sqs: Any
+    dead_letter_queue_url: str
+    batch_size: int = BATCH_SIZE
+    max_retry_attempts: int = RETRY_ATTEMPTS
+    invocations: list[list[str]] = field(default_factory=list)
+
+    def deliver(self, records: list[dict[str, Any]]) -> None:
+        position, retries = 0, 0
+        while position < len(records):
+            batch = records[position : position + self.batch_size]
+            sequence_numbers = [r["dynamodb"]["SequenceNumber"] for r in batch]
+            self.invocations.append(sequence_numbers)
+            try:
+                failed = failed_sequence_numbers(invoke(batch))
+            except Exception:
+                failed = sequence_numbers
+            if not failed:
+                position, retries = position + len(batch), 0
+                continue
+            checkpoint = sequence_numbers.index(min(failed, key=int))
+            if checkpoint > 0:  # progress: the retries start again from the new checkpoint
+                position, retries = position + checkpoint, 0
+                continue
+            if retries < self.max_retry_attempts:
+                retries += 1
+                continue
+            self._send_to_dead_letter_queue(batch, retries + 1)
+            position, retries = position + len(batch), 0
+
+    def _send_to_dead_letter_queue(self, batch: list[dict[str, Any]], invocations: int) -> None:
+        def arrival(record: dict[str, Any]) -> str:
+            seconds = record["dynamodb"]["ApproximateCreationDateTime"]
+            return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
+
+        message = {
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:order-events:live",
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": invocations,
+            },
+            "responseContext": {"statusCode": 200, "executedVersion": "1", "functionError": None},
+            "version": "1.0",
+            "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            "DDBStreamBatchInfo": {
+                "shardId": "shardId-00000001700000000000-00000000",
+                "startSequenceNumber": batch[0]["dynamodb"]["SequenceNumber"],
+                "endSequenceNumber": batch[-1]["dynamodb"]["SequenceNumber"],
+                "approximateArrivalOfFirstRecord": arrival(batch[0]),
+                "approximateArrivalOfLastRecord": arrival(batch[-1]),
+                "batchSize": len(batch),
+                "streamArn": batch[0]["eventSourceARN"],
+            },
+        }
+        self.sqs.send_message(QueueUrl=self.dead_letter_queue_url, MessageBody=json.dumps(message))
+
+
+@pytest.fixture
+def mapping(consumer: Consumer) -> tuple[StreamMappingHarness, Consumer]:
+    url = consumer.sqs.create_queue(QueueName="order-events-dead-letters")["QueueUrl"]
+    return StreamMappingHarness(consumer.sqs, url), Consumer(consumer.sqs, url)
+
+
+def test_a_put_that_fails_for_a_while_is_retried_and_delivered(
+    stream: StreamRecorder,
+    consumer: Consumer,
+    eventbridge: FlakyEventBridge,
+    mapping: tuple[StreamMappingHarness, Consumer],
+) -> None:
+    harness, dead_letters = mapping
+    records = stream.write({"orders": [order("order-1", items=[item("item-1"), item("item-2")])]})
+    eventbridge.refuse, eventbridge.refusals = about_item("item-1"), 3
+
+    harness.deliver(records)
+
+    # The batch; from item-1 on, refused twice more; then accepted.
+    assert harness.invocations == [
+        [r["dynamodb"]["SequenceNumber"] for r in records[n:]] for n in (0, 1, 1, 1)
+    ]
+    events = consumer.received()
+    assert sorted({(e["detail-type"], e["detail"].get("item_identifier")) for e in events}) == [
+        ("OrderCreated", None),
+        ("OrderItemCreated", "item-1"),
+        ("OrderItemCreated", "item-2"),
+    ]
+    # item-2 shared a call with the refused item-1 every time, so it went out each time: the
+    # copies are the same change, with the same change_id.
+    copies = [e["detail"] for e in events if e["detail"].get("item_identifier") == "item-2"]
+    assert len(copies) == 4
+    assert len({json.dumps(detail, sort_keys=True) for detail in copies}) == 1
+    assert dead_letters.received() == []
+
+
+def test_a_put_that_keeps_failing_lands_in_the_dead_letter_queue_after_the_retries(
+    stream: StreamRecorder,
+    consumer: Consumer,
+    eventbridge: FlakyEventBridge,
+    mapping: tuple[StreamMappingHarness, Consumer],
+) -> None:
+    harness, dead_letters = mapping
+    records = stream.write({"orders": [order("order-1", items=[item("item-1"), item("item-2")])]})
+    later = stream.write({"orders": [order("order-2")]})
+    eventbridge.refuse = about_item("item-1")  # every time
+
+    harness.deliver(records + later)
+
+    sequence_numbers = [r["dynamodb"]["SequenceNumber"] for r in records + later]
+    # The first invocation, then the batch from item-1 on: once and RETRY_ATTEMPTS retries.
+    assert harness.invocations == [sequence_numbers] + [sequence_numbers[1:]] * (RETRY_ATTEMPTS + 1)
+    [dead_letter] = dead_letters.received()
+    info = dead_letter["DDBStreamBatchInfo"]
+    assert dead_letter["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert (info["startSequenceNumber"], info["endSequenceNumber"]) == (
+        sequence_numbers[1],
+        sequence_numbers[-1],
+    )
+    assert info["batchSize"] == len(sequence_numbers) - 1
+    assert info["streamArn"] == STREAM_ARN
+    # item-1 never went out; the order before it once; the records after it shared its call, so
+    # EventBridge took them on every attempt (the same change_id each time).
+    events = consumer.received()
+    subjects = [(e["detail"]["order_identifier"], e["detail"].get("item_identifier")) for e in events]
+    assert ("order-1", "item-1") not in subjects
+    assert subjects.count(("order-1", None)) == 1
+    assert set(subjects) == {
+        ("order-1", None),
+        ("order-1", "item-2"),
+        ("order-2", None),
+        ("order-2", "item-1"),
+    }
+    change_ids: dict[tuple[str, str | None], set[str]] = {}
+    for subject, event in zip(subjects, events, strict=True):
+        change_ids.setdefault(subject, set()).add(event["detail"]["change_id"])
+    assert all(len(ids) == 1 for ids in change_ids.values())
