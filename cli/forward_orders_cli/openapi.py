@@ -27,6 +27,7 @@ from pydantic_core import core_schema
 
 from common.api_routes import ROUTES, ApiRoute
 from forward_orders import models
+from forward_orders.eligibility import ELIGIBLE, EXPIRED, UNKNOWN
 from forward_orders.settings import Limits
 
 OPENAPI_VERSION = "3.1.0"
@@ -441,7 +442,7 @@ def response_schemas() -> dict[str, JsonSchemaValue]:
                     "type": "array",
                     "items": {
                         "type": "object",
-                        "required": ["order_identifier", "matched", "item"],
+                        "required": ["order_identifier", "matched", "item", "return_eligibility"],
                         "properties": {
                             "client_id": {"type": "string"},
                             "order_identifier": {"type": "string"},
@@ -451,12 +452,51 @@ def response_schemas() -> dict[str, JsonSchemaValue]:
                                 "enum": ["tracking_number", "reverse_tracking_number"],
                             },
                             "item": {"$ref": SCHEMA_REF.format(model="StoredItem")},
+                            "return_eligibility": {"$ref": SCHEMA_REF.format(model="ReturnEligibility")},
                         },
                     },
                 },
                 "truncated": {"type": "boolean", "description": "More matched than were returned."},
             },
         },
+        "ReturnEligibility": _return_eligibility(),
+    }
+
+
+def _return_eligibility() -> JsonSchemaValue:
+    def variant(status: str, end_date: JsonSchemaValue, days_left: JsonSchemaValue) -> JsonSchemaValue:
+        return {
+            "type": "object",
+            "required": ["status", "return_policy_end_date", "days_left"],
+            "additionalProperties": False,
+            "properties": {
+                "status": {"type": "string", "const": status},
+                "return_policy_end_date": end_date,
+                "days_left": days_left,
+            },
+        }
+
+    stored_date = {**STORED_VALUES[models.optional_date], "description": "The item's end date, as stored."}
+    return {
+        "description": "Whether the item can still be returned, judged at the time of the request (UTC). "
+        "The window's last instant is the end of the day (UTC) for a date, the instant itself for a "
+        "date-time (one without an offset is read as UTC). eligible up to and including that instant, "
+        "expired after it, unknown without an end date. days_left: the whole days (24 h) from the "
+        "request to that instant, rounded down: 0 on the last day, negative once expired; for a date, "
+        "the UTC calendar days from today to it (docs/tracking.md).",
+        "oneOf": [
+            variant(ELIGIBLE, stored_date, {"type": "integer", "minimum": 0}),
+            variant(EXPIRED, stored_date, {"type": "integer", "maximum": -1}),
+            variant(
+                UNKNOWN,
+                {
+                    "type": ["null", "string"],
+                    "description": "null: the item has no return_policy_end_date. (A stored date that "
+                    "cannot be read, which validation never stores, would be shown as it is.)",
+                },
+                {"type": "null"},
+            ),
+        ],
     }
 
 

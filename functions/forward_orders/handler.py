@@ -13,6 +13,7 @@ gc.disable()
 import traceback
 import warnings
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 from http import HTTPStatus
 from typing import Any
@@ -75,6 +76,11 @@ def orders_table() -> OrdersTable:
         concurrency=settings.write_concurrency,
         retry=RetryPolicy(max_attempts=settings.storage_max_attempts),
     )
+
+
+def request_time() -> datetime:
+    """The clock the API judges return windows by (UTC)."""
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -152,7 +158,12 @@ def get_tracking(tracking_number: str) -> Response:
     path_parameters = app.current_event.path_parameters or {}
     scanned = path_parameters.get("tracking_number") or unquote(tracking_number)
     result = tracking.lookup(
-        caller.client_id, scanned, orders_table(), deadline_seconds=get_settings().request_deadline_seconds
+        caller.client_id,
+        scanned,
+        orders_table(),
+        deadline_seconds=get_settings().request_deadline_seconds,
+        # One clock reading per request: every match's eligibility is judged at the same instant.
+        now=request_time(),
     )
     logger.info("tracking lookup", extra={"kind": caller.kind, "matches": len(result["matches"])})
     return _json(HTTPStatus.OK, result)
