@@ -7,7 +7,8 @@ accepts, which is wider than the field's Python type: the API is a tolerant read
 is accepted in every string field, strings are trimmed, and ``null`` means "not sent". A rule this
 module does not know is an error, so a new validator cannot silently become ``"type": "string"``.
 The paths come from ``common.api_routes.ROUTES``, the one route table of the stack and the local
-server; the limits are the documented defaults (``forward_orders.settings.Limits``).
+server: the API function's routes (the console's HTML page and assets are not part of the JSON
+API, docs/console.md); the limits are the documented defaults (``forward_orders.settings.Limits``).
 
 ``openapi.json`` at the repository root is this command's output; a test regenerates it and compares.
 """
@@ -25,7 +26,7 @@ from typing import Any
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
-from common.api_routes import ROUTES, ApiRoute
+from common.api_routes import API_FUNCTION, ApiRoute, served_by
 from forward_orders import models
 from forward_orders.eligibility import ELIGIBLE, EXPIRED, UNKNOWN
 from forward_orders.settings import Limits
@@ -624,7 +625,7 @@ def _operation_id(route: ApiRoute) -> str:
 def openapi_document(limits: Limits | None = None) -> dict[str, Any]:
     limits = limits or Limits()
     paths: dict[str, dict[str, Any]] = {}
-    for route in ROUTES:
+    for route in served_by(API_FUNCTION):
         paths.setdefault(route.resource, {})[route.method.lower()] = _operation(route, limits)
     schemas = {**request_schemas(limits), **stored_schemas(), **response_schemas()}
     return {

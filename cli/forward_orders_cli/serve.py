@@ -26,6 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from common.api_keys import ApiKeyStore, InvalidClientId, KeyAlreadyExists, validate_client_id
+from common.api_routes import CONSOLE_PAGE_RESOURCE
 from common.aws import dynamodb_client
 from forward_orders_cli.embedded_dynamodb import EmbeddedDynamoDB, ensure_tables
 from forward_orders_cli.errors import USAGE, CliError
@@ -229,6 +230,7 @@ def configure_environment(endpoint: str, *, embedded: bool, verbose: bool) -> Lo
 def build_gateway(region: str) -> LocalApiGateway:
     """The gateway with the real functions; imported only now that their environment is set."""
     from authorizer import handler as authorizer_function  # noqa: PLC0415
+    from console.handler import lambda_handler as console_handler  # noqa: PLC0415
     from forward_orders.handler import lambda_handler as api_handler  # noqa: PLC0415
     from forward_orders.settings import get_settings  # noqa: PLC0415
 
@@ -245,7 +247,10 @@ def build_gateway(region: str) -> LocalApiGateway:
         return authorizer_function.lambda_handler(event, context)
 
     return LocalApiGateway(
-        authorizer=authorizer_handler, api=api_handler, config=GatewayConfig(region=region)
+        authorizer=authorizer_handler,
+        api=api_handler,
+        console=console_handler,
+        config=GatewayConfig(region=region),
     )
 
 
@@ -289,6 +294,7 @@ def banner(
         ),
         "  more keys `forward-orders keys create --client NAME` (see also `keys list`, `keys revoke`)",
         "  ops key   `forward-orders keys create --operations`: GET /tracking/{number} across clients",
+        f"  console   {url}{CONSOLE_PAGE_RESOURCE}  the returns desk: scan parcels in a browser, with a key",
         "",
         "Try it:",
         f"  curl -i -X POST {url}/forward_orders \\",

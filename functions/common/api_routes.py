@@ -16,6 +16,11 @@ Each route also names the kinds of API key that may call it (``kinds``): client 
 route, operations keys only the tracking lookup. The authorizer turns that into the policy it
 returns (``policy_path``), so API Gateway refuses an operations key elsewhere (401, like a key
 that is not valid there; see docs/tracking.md).
+
+And each route names the function that answers it (``function``, its package under functions/).
+The returns desk console's page and assets (docs/console.md) need no credential at all
+(``kinds=()``: no authorizer runs) and are answered by the console function, which holds no
+permission to any data; a route of the API function always needs a key.
 """
 
 from __future__ import annotations
@@ -25,6 +30,12 @@ from urllib.parse import unquote
 
 from common.api_keys import CLIENT_KEY, OPERATIONS_KEY
 
+# The functions that answer routes: their packages under functions/.
+API_FUNCTION = "forward_orders"
+CONSOLE_FUNCTION = "console"
+# The console's resources (console/handler.py answers them): the page, and its assets by name.
+CONSOLE_PAGE_RESOURCE = "/console"
+CONSOLE_ASSET_RESOURCE = "/console/{asset}"
 FALLBACK_METHOD = "ANY"
 ROOT_RESOURCE = "/"
 CATCH_ALL_RESOURCE = "/{proxy+}"
@@ -38,6 +49,17 @@ class ApiRoute:
     # The kinds of API key that may call the route (common/api_keys.py): the authorizer allows an
     # operations key exactly the routes that list it, and the API function checks it again.
     kinds: tuple[str, ...] = (CLIENT_KEY,)
+    # The function that answers it. Only a function that holds no data may answer without a key.
+    function: str = API_FUNCTION
+
+    def __post_init__(self) -> None:
+        if self.public and self.function == API_FUNCTION:
+            raise ValueError(f"{self.method} {self.resource}: the API function's routes need a key")
+
+    @property
+    def public(self) -> bool:
+        """Answered without any credential: no authorizer runs."""
+        return not self.kinds
 
     @property
     def policy_path(self) -> str:
@@ -69,7 +91,26 @@ ROUTES: tuple[ApiRoute, ...] = (
         "Find the items whose tracking number or reverse tracking number is this one",
         kinds=(CLIENT_KEY, OPERATIONS_KEY),
     ),
+    ApiRoute(
+        "GET",
+        CONSOLE_PAGE_RESOURCE,
+        "The returns desk console (an HTML page)",
+        kinds=(),
+        function=CONSOLE_FUNCTION,
+    ),
+    ApiRoute(
+        "GET",
+        CONSOLE_ASSET_RESOURCE,
+        "The console's script and style sheet",
+        kinds=(),
+        function=CONSOLE_FUNCTION,
+    ),
 )
+
+
+def served_by(function: str, routes: tuple[ApiRoute, ...] = ROUTES) -> tuple[ApiRoute, ...]:
+    """The routes that ``function`` answers."""
+    return tuple(route for route in routes if route.function == function)
 
 
 def fallback_resources(routes: tuple[ApiRoute, ...] = ROUTES) -> list[str]:
