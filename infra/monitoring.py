@@ -54,6 +54,7 @@ class Monitoring(Construct):
         stage: apigateway.Stage,
         api_function: ServiceFunction,
         authorizer_function: ServiceFunction,
+        console_function: ServiceFunction,
         tables: Tables,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -136,13 +137,26 @@ class Monitoring(Construct):
             label="Authorizer failures",
         )
         self._alarm("ApiFunctionErrors", api_errors, threshold=1, description="The API function failed")
+        console_errors = console_function.function.metric_errors(
+            period=PERIOD, statistic="Sum", label="Console errors"
+        )
+        self._alarm(
+            "ConsoleFunctionErrors",
+            console_errors,
+            threshold=1,
+            description="The returns desk console's function failed",
+        )
         self._alarm(
             "AuthorizerFunctionErrors",
             authorizer_failures,
             threshold=1,
             description="The authorizer failed for a reason other than a refused credential",
         )
-        for name, function in (("ApiFunction", api_function), ("AuthorizerFunction", authorizer_function)):
+        for name, function in (
+            ("ApiFunction", api_function),
+            ("AuthorizerFunction", authorizer_function),
+            ("ConsoleFunction", console_function),
+        ):
             self._alarm(
                 f"{name}Throttles",
                 function.function.metric_throttles(period=PERIOD, statistic="Sum"),
@@ -178,7 +192,11 @@ class Monitoring(Construct):
             )
             for name in BUSINESS_METRICS
         ]
-        functions = (("API", api_function), ("Authorizer", authorizer_function))
+        functions = (
+            ("API", api_function),
+            ("Authorizer", authorizer_function),
+            ("Console", console_function),
+        )
         self.dashboard = cloudwatch.Dashboard(
             self,
             "Dashboard",
@@ -210,6 +228,7 @@ class Monitoring(Construct):
                         [
                             api_errors,
                             authorizer_failures,
+                            console_errors,
                             *(
                                 fn.function.metric_throttles(
                                     period=PERIOD, statistic="Sum", label=f"{label} throttles"
