@@ -6,7 +6,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: install run test lint typecheck unit lock clean
+.PHONY: install run test lint typecheck unit lock clean chromium
+
+# The console's browser tests (tests/browser) drive Debian's headless Chromium through Playwright,
+# never a browser Playwright downloads itself: installed from the distribution's packages when it
+# is missing (as root, or with sudo), with fonts that make its screenshots legible.
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 install: $(STAMP)
 
@@ -19,6 +25,15 @@ $(STAMP): requirements/dev.txt pyproject.toml
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $@
 
+chromium: $(CHROMIUM)
+
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "$@ is missing and there is no apt-get: install Chromium, then make CHROMIUM=/path/to/chromium"; exit 1; }
+	$(SUDO) apt-get update -q
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+		chromium fonts-liberation fonts-dejavu-core
+	test -x $@
+
 run: install
 	$(BIN)/forward-orders serve
 
@@ -29,8 +44,8 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-unit: install
-	$(BIN)/pytest
+unit: install $(CHROMIUM)
+	FORWARD_ORDERS_CHROMIUM=$(CHROMIUM) $(BIN)/pytest
 
 test: lint typecheck unit
 

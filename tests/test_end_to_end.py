@@ -164,8 +164,8 @@ def server_environment(state_file: Path) -> dict[str, str]:
     return env
 
 
-def start_server(directory: Path, request: pytest.FixtureRequest) -> LocalServer:
-    port = free_port()
+def start_server(directory: Path, request: pytest.FixtureRequest, port: int | None = None) -> LocalServer:
+    port = port or free_port()
     log = directory / "serve.log"
     state_file = directory / "state" / "local.json"
     env = server_environment(state_file)
@@ -352,6 +352,7 @@ def test_start_up_prints_the_url_the_keys_and_curl_examples(server: LocalServer)
     assert f"Forward Orders API running at {server.url}" in output
     assert KEY1 in output and KEY2 in output
     assert f"curl -i -X POST {server.url}/forward_orders" in output
+    assert f"console   {server.url}/console" in output
     assert json.loads(server.state_file.read_text())["url"] == server.url
 
 

@@ -565,6 +565,7 @@ def test_the_banner_has_the_url_a_working_key_and_curl_examples() -> None:
     assert "http://127.0.0.1:3000" in text
     assert "fo_abc" in text
     assert "curl -i -X POST http://127.0.0.1:3000/forward_orders" in text
+    assert "console   http://127.0.0.1:3000/console  " in text
     assert "curl -i http://127.0.0.1:3000/forward_orders/1001 -H 'Authorization: Bearer fo_abc'" in text
     example = text.split("-d '", 1)[1].split("'", 1)[0]
     assert json.loads(example)["orders"][0]["identifier"] == "1001"
