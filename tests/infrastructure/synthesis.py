@@ -49,6 +49,16 @@ class Synthesis:
         assert len(matches) == 1, f"{len(matches)} {resource_type} matching {name_part!r}"
         return matches[0]
 
+    def function_with_handler(self, handler: str) -> tuple[str, dict[str, Any]]:
+        """The single Lambda function whose handler is ``handler``."""
+        matches = [
+            (name, function)
+            for name, function in self.of_type("AWS::Lambda::Function").items()
+            if function["Properties"]["Handler"] == handler
+        ]
+        assert len(matches) == 1, f"{len(matches)} functions with the handler {handler}"
+        return matches[0]
+
     @property
     def template_file(self) -> Path:
         return self.outdir / f"{self.stack.stack_name}.template.json"
@@ -98,3 +108,12 @@ def resource_paths(synthesis: Synthesis) -> dict[Any, str]:
             if parent in paths and key not in paths:
                 paths[key] = paths[parent].rstrip("/") + "/" + resource["Properties"]["PathPart"]
     return paths
+
+
+def methods_by_path(synthesis: Synthesis) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every API Gateway method by (resource path, HTTP method)."""
+    paths = resource_paths(synthesis)
+    return {
+        (paths[json.dumps(m["Properties"]["ResourceId"], sort_keys=True)], m["Properties"]["HttpMethod"]): m
+        for m in synthesis.of_type("AWS::ApiGateway::Method").values()
+    }

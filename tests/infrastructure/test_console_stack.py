@@ -13,26 +13,15 @@ from typing import Any
 from infra.api import CONSOLE_HANDLER
 
 from common.api_routes import CONSOLE_FUNCTION, FALLBACK_METHOD, ROUTES, served_by
-from tests.infrastructure.synthesis import Synthesis, ref, resource_paths
+from tests.infrastructure.synthesis import Synthesis, methods_by_path, ref
 
 
 def _console(synthesized: Synthesis) -> tuple[str, dict[str, Any]]:
-    [(function_id, function)] = [
-        (name, function)
-        for name, function in synthesized.of_type("AWS::Lambda::Function").items()
-        if function["Properties"]["Handler"] == CONSOLE_HANDLER
-    ]
-    return function_id, function
+    return synthesized.function_with_handler(CONSOLE_HANDLER)
 
 
 def _methods(synthesized: Synthesis) -> dict[tuple[str, str], dict[str, Any]]:
-    paths = resource_paths(synthesized)
-    return {
-        (paths[json.dumps(m["Properties"]["ResourceId"], sort_keys=True)], m["Properties"]["HttpMethod"]): m[
-            "Properties"
-        ]
-        for m in synthesized.of_type("AWS::ApiGateway::Method").values()
-    }
+    return {key: method["Properties"] for key, method in methods_by_path(synthesized).items()}
 
 
 def _alias_of(synthesized: Synthesis, function_id: str) -> str:

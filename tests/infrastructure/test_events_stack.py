@@ -42,12 +42,7 @@ def _orders_table_id(synthesized: Synthesis) -> str:
 
 
 def _publisher(synthesized: Synthesis) -> tuple[str, dict[str, Any]]:
-    [(function_id, function)] = [
-        (name, function)
-        for name, function in synthesized.of_type("AWS::Lambda::Function").items()
-        if function["Properties"]["Handler"] == HANDLER
-    ]
-    return function_id, function
+    return synthesized.function_with_handler(HANDLER)
 
 
 def _statements_of_role(synthesized: Synthesis, role_id: str) -> list[dict[str, Any]]:

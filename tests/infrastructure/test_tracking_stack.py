@@ -18,7 +18,7 @@ from common.tables import (
     TRACKING_INDEXES,
     TRACKING_NUMBER_INDEX,
 )
-from tests.infrastructure.synthesis import Synthesis, arn_of, ref, resource_paths
+from tests.infrastructure.synthesis import Synthesis, arn_of, methods_by_path, ref, resource_paths
 
 TRACKING_RESOURCE = "/tracking/{tracking_number}"
 
@@ -31,14 +31,6 @@ def _orders_table(synthesized: Synthesis) -> tuple[str, dict[str, Any]]:
         if table["Properties"]["KeySchema"] == expected
     ]
     return table_id, table
-
-
-def _methods(synthesized: Synthesis) -> dict[tuple[str, str], dict[str, Any]]:
-    paths = resource_paths(synthesized)
-    return {
-        (paths[json.dumps(m["Properties"]["ResourceId"], sort_keys=True)], m["Properties"]["HttpMethod"]): m
-        for m in synthesized.of_type("AWS::ApiGateway::Method").values()
-    }
 
 
 def _statements_of(synthesized: Synthesis, name_part: str) -> list[dict[str, Any]]:
@@ -91,7 +83,7 @@ def test_the_index_keys_are_string_attributes_sorted_by_client(synthesized: Synt
 
 
 def test_the_lookup_route_is_a_get_behind_the_authorizer_proxied_to_the_alias(synthesized: Synthesis) -> None:
-    methods = _methods(synthesized)
+    methods = methods_by_path(synthesized)
     authorizer_id, _ = synthesized.one("AWS::ApiGateway::Authorizer")
     alias_id, _ = synthesized.one("AWS::Lambda::Alias", "Handler")
     for key in (
@@ -113,7 +105,7 @@ def test_the_lookup_route_is_a_get_behind_the_authorizer_proxied_to_the_alias(sy
 def test_the_authorizers_rule_for_operations_keys_names_methods_the_stack_has(synthesized: Synthesis) -> None:
     """The authorizer allows an operations key ``<stage>/<policy_path>`` of each route open to it:
     each must be a real method, and the lookup the only one."""
-    methods = _methods(synthesized)
+    methods = methods_by_path(synthesized)
     open_routes = [route for route in ROUTES if OPERATIONS_KEY in route.kinds]
     assert [(route.method, route.resource, route.policy_path) for route in open_routes] == [
         ("GET", TRACKING_RESOURCE, "GET/tracking/*")

@@ -132,6 +132,8 @@
     if (ui.scanPanel.hidden || event.ctrlKey || event.metaKey || event.altKey) return;
     const target = event.target;
     if (target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement) return;
+    // Space on a focused button presses it (Retry, Forget key): a keyboard user's, not a scan.
+    if (event.key === " " && target instanceof HTMLButtonElement) return;
     if (event.key.length === 1) ui.scanInput.focus();
   });
   window.addEventListener("focus", () => {
