@@ -6,7 +6,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: install run test lint format typecheck unit e2e openapi lock clean
+.PHONY: install run test lint format typecheck unit e2e browser openapi lock clean chromium
+
+# The console's browser tests (tests/browser) drive Debian's headless Chromium through Playwright,
+# never a browser Playwright downloads itself: installed from the distribution's packages when it
+# is missing (as root, or with sudo), with fonts that make its screenshots legible.
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 install: $(STAMP)
 
@@ -18,6 +24,15 @@ $(STAMP): requirements/dev.txt pyproject.toml
 	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements/dev.txt
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $@
+
+chromium: $(CHROMIUM)
+
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "$@ is missing and there is no apt-get: install Chromium, then make CHROMIUM=/path/to/chromium"; exit 1; }
+	$(SUDO) apt-get update -q
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+		chromium fonts-liberation fonts-dejavu-core
+	test -x $@
 
 run: install
 	$(BIN)/forward-orders serve
@@ -43,13 +58,17 @@ unit: install
 e2e: install
 	$(BIN)/pytest tests/local
 
+# The returns desk console in headless Chromium against `forward-orders serve` (tests/browser).
+browser: install $(CHROMIUM)
+	FORWARD_ORDERS_CHROMIUM=$(CHROMIUM) $(BIN)/pytest tests/browser
+
 # Regenerates openapi.json from the code (a test fails while it is stale).
 openapi: install
 	$(BIN)/forward-orders openapi -o openapi.json
 
-# Everything: lint, types, and every test (unit, api, local, infrastructure, reliability).
-test: lint typecheck
-	$(BIN)/pytest
+# Everything: lint, types, and every test (unit, api, local, browser, infrastructure, reliability).
+test: lint typecheck $(CHROMIUM)
+	FORWARD_ORDERS_CHROMIUM=$(CHROMIUM) $(BIN)/pytest
 
 # The long reliability runs (docs/reliability.md): thousands of requests under injected storage
 # faults, bigger concurrency, fuzzing and property runs; their figures are printed at the end.

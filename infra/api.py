@@ -1,7 +1,10 @@
 """The public API: a regional REST API in front of the API function, guarded by the authorizer.
 
 Routes. ``POST /forward_orders`` and ``GET /forward_orders/{identifier}`` are the contract's,
-``GET /tracking/{tracking_number}`` the lookup by tracking number (docs/tracking.md). Every
+``GET /tracking/{tracking_number}`` the lookup by tracking number (docs/tracking.md), and
+``GET /console`` with ``GET /console/{asset}`` the returns desk console (docs/console.md): the only
+methods without authorization, answered by the console function, which holds no permission to any
+data (the lookups the page makes go through the authorizer like any other call). Every
 other method and path is routed too (``ANY`` on each resource, ``/{proxy+}`` below the root), to the
 same function and behind the same authorizer: without a valid key any route answers 401, with one
 an unknown route reaches the function, whose not-found handler answers the contract's 404. A
@@ -50,7 +53,14 @@ from common.api_responses import (
     GatewayResponse,
     message,
 )
-from common.api_routes import FALLBACK_METHOD, ROUTES, fallback_resources
+from common.api_routes import (
+    API_FUNCTION,
+    CONSOLE_FUNCTION,
+    CONSOLE_PAGE_RESOURCE,
+    FALLBACK_METHOD,
+    ROUTES,
+    fallback_resources,
+)
 from common.tables import TRACKING_INDEXES
 from forward_orders.settings import Settings as ApiSettings
 from infra.checks import acknowledge
@@ -60,6 +70,11 @@ from infra.packaging import LambdaPackaging
 
 API_HANDLER = "forward_orders.handler.lambda_handler"
 AUTHORIZER_HANDLER = "authorizer.handler.lambda_handler"
+CONSOLE_HANDLER = "console.handler.lambda_handler"
+# Three small files from memory: the smallest sizes suffice, and its standard-library start needs no
+# SnapStart.
+CONSOLE_MEMORY_MB = 256
+CONSOLE_TIMEOUT_SECONDS = 5
 CACHED_IDENTITY_HEADER = "Authorization"
 
 # The only DynamoDB calls each function makes (forward_orders/storage.py, common/api_keys.py).
@@ -173,6 +188,23 @@ class Api(Construct):
         )
         self.authorizer_function.grant(AUTHORIZER_TABLE_ACTIONS, [api_keys_table.table_arn])
 
+        # No grant at all: its role writes its logs and traces, nothing else.
+        self.console_function = ServiceFunction(
+            self,
+            "Console",
+            config=config,
+            description="Forward Orders returns desk console: a static page, no data",
+            handler=CONSOLE_HANDLER,
+            code=packaging.function_code(CONSOLE_FUNCTION),
+            layers=[],  # standard library only
+            memory_mb=CONSOLE_MEMORY_MB,
+            timeout_seconds=CONSOLE_TIMEOUT_SECONDS,
+            environment={},
+            reserved_concurrency=None,
+            provisioned_concurrency=0,
+            snap_start=False,
+        )
+
         self.access_logs = logs.LogGroup(
             self,
             "AccessLogs",
@@ -237,15 +269,17 @@ class Api(Construct):
         acknowledge(
             self.rest_api,
             "AwsSolutions-APIG3",
-            "Every route requires an API key checked by the authorizer and the stage is throttled; a "
+            "Every route but the console's static files requires an API key checked by the authorizer, "
+            "and the stage is throttled; a "
             "WAF web ACL (about 6 USD a month plus 0.60 USD per million requests) is left for the "
             "platform team to attach if their policy asks for one.",
         )
         acknowledge(
             self.rest_api,
             "AwsSolutions-COG4",
-            "Clients are retailers' order systems that authenticate with an API key, checked by the "
-            "Lambda REQUEST authorizer on every route; there are no Cognito users.",
+            "Clients are retailers' order systems and the returns desk's operators, who authenticate "
+            "with an API key checked by the Lambda REQUEST authorizer on every route that reads or "
+            "writes data; there are no Cognito users.",
         )
         if config.create_api_gateway_cloud_watch_role:
             acknowledge(
@@ -257,22 +291,44 @@ class Api(Construct):
             )
 
     def _add_routes(self) -> None:
-        """The contract's routes (common/api_routes.py, shared with the local server), then ANY on
-        each of their resources and the resources above them, on the root and on /{proxy+}: every
-        request reaches the function through the authorizer, and the function answers 404 for what
-        it does not implement."""
-        integration = apigateway.LambdaIntegration(
-            self.handler.alias,
+        """The routes (common/api_routes.py, shared with the local server), each to its function,
+        then ANY on each of their resources and the resources above them, on the root and on
+        /{proxy+}: every other request reaches the API function through the authorizer, and the
+        function answers 404 for what it does not implement."""
+        integrations = {
+            API_FUNCTION: self._integration(self.handler),
+            CONSOLE_FUNCTION: self._integration(self.console_function),
+        }
+        root = self.rest_api.root
+        for route in ROUTES:
+            resource = root.resource_for_path(route.resource)
+            if route.public:
+                method = resource.add_method(
+                    route.method,
+                    integrations[route.function],
+                    authorization_type=apigateway.AuthorizationType.NONE,
+                )
+                acknowledge(
+                    method,
+                    "AwsSolutions-APIG4",
+                    "The returns desk console's page and assets are public static files that hold "
+                    "no data, answered by a function with no data access; every lookup the page makes "
+                    "goes to the tracking route, behind the authorizer.",
+                )
+            else:
+                self._add_method(resource, route.method, integrations[route.function])
+        for path in fallback_resources(ROUTES):
+            self._add_method(root.resource_for_path(path), FALLBACK_METHOD, integrations[API_FUNCTION])
+
+    @staticmethod
+    def _integration(function: ServiceFunction) -> apigateway.LambdaIntegration:
+        return apigateway.LambdaIntegration(
+            function.alias,
             proxy=True,
             # One invoke permission for the whole API instead of one per method: same reach (this
             # API's stages only), a much smaller function resource policy.
             scope_permission_to_method=False,
         )
-        root = self.rest_api.root
-        for route in ROUTES:
-            self._add_method(root.resource_for_path(route.resource), route.method, integration)
-        for path in fallback_resources(ROUTES):
-            self._add_method(root.resource_for_path(path), FALLBACK_METHOD, integration)
 
     def _add_method(
         self, resource: apigateway.IResource, http_method: str, integration: apigateway.Integration
@@ -302,3 +358,8 @@ class Api(Construct):
     @property
     def url(self) -> str:
         return self.rest_api.url
+
+    @property
+    def console_url(self) -> str:
+        # The stage URL ends with a slash; the page is at <stage>/console, without one.
+        return self.rest_api.url_for_path(CONSOLE_PAGE_RESOURCE)

@@ -71,8 +71,11 @@ class ServiceFunction(Construct):
         environment: dict[str, str],
         reserved_concurrency: int | None,
         provisioned_concurrency: int,
+        snap_start: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
+        # SnapStart where the configuration turns it on and the function's start is worth it.
+        snap_start = snap_start and config.snap_start
         self.log_group = logs.LogGroup(
             self,
             "Logs",
@@ -108,7 +111,7 @@ class ServiceFunction(Construct):
             application_log_level_v2=lambda_.ApplicationLogLevel(config.application_log_level),
             system_log_level_v2=lambda_.SystemLogLevel.INFO,
             tracing=lambda_.Tracing.ACTIVE,
-            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if config.snap_start else None,
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snap_start else None,
             reserved_concurrent_executions=reserved_concurrency,
             current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY),
         )
@@ -119,7 +122,7 @@ class ServiceFunction(Construct):
             version=self.function.current_version,
             provisioned_concurrent_executions=provisioned_concurrency or None,
         )
-        if config.snap_start:
+        if snap_start:
             # The warning asks for a published version: current_version above is exactly that.
             Annotations.of(self.function).acknowledge_warning(
                 "@aws-cdk/aws-lambda:snapStartRequirePublish",

@@ -59,6 +59,7 @@ class Monitoring(Construct):
         stage: apigateway.Stage,
         api_function: ServiceFunction,
         authorizer_function: ServiceFunction,
+        console_function: ServiceFunction,
         tables: Tables,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -93,6 +94,7 @@ class Monitoring(Construct):
         self._stage = stage
         self._api_function = api_function
         self._authorizer_function = authorizer_function
+        self._console_function = console_function
         self._tables = tables
 
         # -- API --------------------------------------------------------------------------------
@@ -146,13 +148,26 @@ class Monitoring(Construct):
             label="Authorizer failures",
         )
         self._alarm("ApiFunctionErrors", self._api_errors, threshold=1, description="The API function failed")
+        self._console_errors = console_function.function.metric_errors(
+            period=PERIOD, statistic="Sum", label="Console errors"
+        )
+        self._alarm(
+            "ConsoleFunctionErrors",
+            self._console_errors,
+            threshold=1,
+            description="The returns desk console's function failed",
+        )
         self._alarm(
             "AuthorizerFunctionErrors",
             self._authorizer_failures,
             threshold=1,
             description="The authorizer failed for a reason other than a refused credential",
         )
-        for name, function in (("ApiFunction", api_function), ("AuthorizerFunction", authorizer_function)):
+        for name, function in (
+            ("ApiFunction", api_function),
+            ("AuthorizerFunction", authorizer_function),
+            ("ConsoleFunction", console_function),
+        ):
             self._alarm(
                 f"{name}Throttles",
                 function.function.metric_throttles(period=PERIOD, statistic="Sum"),
@@ -203,7 +218,11 @@ class Monitoring(Construct):
             )
             for name in BUSINESS_METRICS
         ]
-        functions = (("API", self._api_function), ("Authorizer", self._authorizer_function))
+        functions = (
+            ("API", self._api_function),
+            ("Authorizer", self._authorizer_function),
+            ("Console", self._console_function),
+        )
         self.dashboard = cloudwatch.Dashboard(
             self,
             "Dashboard",
@@ -237,6 +256,7 @@ class Monitoring(Construct):
                         [
                             self._api_errors,
                             self._authorizer_failures,
+                            self._console_errors,
                             *(
                                 fn.function.metric_throttles(
                                     period=PERIOD, statistic="Sum", label=f"{label} throttles"

@@ -43,6 +43,7 @@ class ForwardOrdersStack(Stack):
             stage=self.api.stage,
             api_function=self.api.handler,
             authorizer_function=self.api.authorizer_function,
+            console_function=self.api.console_function,
             tables={
                 "Orders": (self.storage.orders, [action.split(":")[1] for action in API_TABLE_ACTIONS]),
                 "ApiKeys": (
@@ -63,6 +64,12 @@ class ForwardOrdersStack(Stack):
         Tags.of(self).add("service", config.service_name)
 
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the API stage")
+        CfnOutput(
+            self,
+            "ConsoleUrl",
+            value=self.api.console_url,
+            description="The returns desk console: open it in a browser, enter a key (docs/console.md)",
+        )
         CfnOutput(self, "OrdersTableName", value=self.storage.orders.table_name)
         CfnOutput(
             self,

@@ -166,10 +166,12 @@ def start_serve(
     dynamodb_endpoint: str | None = None,
     extra_env: dict[str, str] | None = None,
     verbose: bool = False,
+    port: int | None = None,
 ) -> ServeProcess:
-    """``forward-orders serve`` on a free port; the caller must stop it (stop_process_group)."""
+    """``forward-orders serve`` on ``port`` (a free one unless given); the caller must stop it
+    (stop_process_group)."""
     directory.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     log = directory / "serve.log"
     state_file = directory / "state" / "local.json"
     env = clean_environment(FORWARD_ORDERS_STATE_FILE=str(state_file), **(extra_env or {}))

@@ -7,7 +7,8 @@ accepts, which is wider than the field's Python type: the API is a tolerant read
 is accepted in every string field, strings are trimmed, and ``null`` means "not sent". A rule this
 module does not know is an error, so a new validator cannot silently become ``"type": "string"``.
 The paths come from ``common.api_routes.ROUTES``, the one route table of the stack and the local
-server; the limits are the documented defaults (``forward_orders.settings.Limits``).
+server: the API function's routes (the console's HTML page and assets are not part of the JSON
+API, docs/console.md); the limits are the documented defaults (``forward_orders.settings.Limits``).
 
 ``openapi.json`` at the repository root is this command's output; a test regenerates it and compares.
 """
@@ -27,7 +28,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
 from common.api_responses import ERROR_STATUSES, REQUEST_ID_HEADER, RETRY_AFTER_HEADER
-from common.api_routes import ROUTES, UPSERT_ORDERS, ApiRoute
+from common.api_routes import API_FUNCTION, UPSERT_ORDERS, ApiRoute, served_by
 from forward_orders import models
 from forward_orders.settings import Limits
 
@@ -296,8 +297,8 @@ def response_schemas() -> dict[str, JsonSchemaValue]:
     (``common.api_responses``): each route's 200 body, and each error status's body under the
     status's name, its message a constant where only the API answers it."""
     schemas: dict[str, JsonSchemaValue] = {}
-    for route in ROUTES:
-        schemas.update(_shape_schemas(route.success))
+    for route in served_by(API_FUNCTION):
+        schemas.update(_shape_schemas(_success(route)))
     for error in ERROR_STATUSES.values():
         if error.body is None:
             continue
@@ -381,6 +382,12 @@ def _response(description: str, schema: str | None, *, retry_after: bool = False
     return response
 
 
+def _success(route: ApiRoute) -> type[Any]:
+    if route.success is None:
+        raise ValueError(f"{route.operation_id} answers no JSON: it is not part of this document")
+    return route.success
+
+
 def _operation(route: ApiRoute, limits: Limits) -> JsonSchemaValue:
     operation: JsonSchemaValue = {"operationId": route.operation_id, "summary": route.summary}
     parameters = [
@@ -409,7 +416,7 @@ def _operation(route: ApiRoute, limits: Limits) -> JsonSchemaValue:
                 }
             },
         }
-    responses: JsonSchemaValue = {"200": _response("Success.", route.success.__name__)}
+    responses: JsonSchemaValue = {"200": _response("Success.", _success(route).__name__)}
     for status in route.errors:
         error = ERROR_STATUSES[status]
         body = _schema_name(status) if error.body is not None else None
@@ -421,7 +428,7 @@ def _operation(route: ApiRoute, limits: Limits) -> JsonSchemaValue:
 def openapi_document(limits: Limits | None = None) -> dict[str, Any]:
     limits = limits or Limits()
     paths: dict[str, dict[str, Any]] = {}
-    for route in ROUTES:
+    for route in served_by(API_FUNCTION):
         paths.setdefault(route.resource, {})[route.method.lower()] = _operation(route, limits)
     schemas = {**request_schemas(limits), **response_schemas()}
     return {

@@ -27,6 +27,7 @@ from pydantic import ValidationError
 
 from authorizer.settings import Settings as AuthorizerSettings
 from common.api_keys import ApiKeyStore, InvalidClientId, KeyAlreadyExists, validate_client_id
+from common.api_routes import CONSOLE_PAGE_RESOURCE
 from common.dynamodb_client import dynamodb_client
 from forward_orders.settings import Settings as ApiSettings
 from forward_orders_cli.embedded_dynamodb import EmbeddedDynamoDB, ensure_tables
@@ -237,6 +238,7 @@ def build_gateway(region: str) -> LocalApiGateway:
         # Each handler validates its settings as it loads, as a Lambda cold start does; checked
         # again in case this process imported them before (the settings are read once per process).
         from authorizer import handler as authorizer_function  # noqa: PLC0415
+        from console.handler import lambda_handler as console_handler  # noqa: PLC0415
         from forward_orders.handler import lambda_handler as api_handler  # noqa: PLC0415
 
         ApiSettings.from_environment()
@@ -251,7 +253,10 @@ def build_gateway(region: str) -> LocalApiGateway:
         return authorizer_function.lambda_handler(event, context)
 
     return LocalApiGateway(
-        authorizer=authorizer_handler, api=api_handler, config=GatewayConfig(stage=Stage(region=region))
+        authorizer=authorizer_handler,
+        api=api_handler,
+        console=console_handler,
+        config=GatewayConfig(stage=Stage(region=region)),
     )
 
 
@@ -295,6 +300,7 @@ def banner(
         ),
         "  more keys `forward-orders keys create --client NAME` (see also `keys list`, `keys revoke`)",
         "  ops key   `forward-orders keys create --operations`: GET /tracking/{number} across clients",
+        f"  console   {url}{CONSOLE_PAGE_RESOURCE}  the returns desk: scan parcels in a browser, with a key",
         "",
         "Try it:",
         f"  curl -i -X POST {url}/forward_orders \\",

@@ -6,9 +6,10 @@ For every request, as the deployed stage does it:
    which applies its configured limit);
 2. the route table (``common.api_routes``) picks the resource and the path parameters: ``path``
    stays percent-encoded, as REST APIs send it, ``pathParameters`` are decoded;
-3. the REQUEST authorizer runs first. Raising "Unauthorized", or a policy that does not allow the
-   method, is 401 with an empty body; raising anything else is 502 with Retry-After, a result that
-   is not an authorizer response 500;
+3. the REQUEST authorizer runs first, except on the routes that need no credential (the console's
+   page and assets, answered by the console function). Raising "Unauthorized", or a policy that
+   does not allow the method, is 401 with an empty body; raising anything else is 502 with
+   Retry-After, a result that is not an authorizer response 500;
 4. its ``principalId`` and context (values as strings, as API Gateway flattens them) go into
    ``requestContext.authorizer``, and the API function gets the event with the body base64-encoded
    (the stack declares ``*/*`` a binary media type, so API Gateway always encodes it);
@@ -51,7 +52,7 @@ from common.api_responses import (
     UNAUTHORIZED_MESSAGE,
     message,
 )
-from common.api_routes import ROUTES, ApiRoute, RouteMatch, match_request
+from common.api_routes import API_FUNCTION, CONSOLE_FUNCTION, ROUTES, ApiRoute, RouteMatch, match_request
 from forward_orders_cli.lambda_events import (
     LocalLambdaContext,
     Stage,
@@ -86,6 +87,7 @@ class GatewayConfig:
     retry_after_seconds: int = 1
     api_function_name: str = "forward-orders-api"
     authorizer_function_name: str = "forward-orders-authorizer"
+    console_function_name: str = "forward-orders-console"
 
 
 @dataclass
@@ -121,12 +123,16 @@ class LocalApiGateway:
         *,
         authorizer: LambdaHandler,
         api: LambdaHandler,
+        console: LambdaHandler | None = None,
         routes: tuple[ApiRoute, ...] = ROUTES,
         config: GatewayConfig | None = None,
     ) -> None:
         self.config = config or GatewayConfig()
         self._authorizer = _LocalFunction(self.config.authorizer_function_name, authorizer)
-        self._api = _LocalFunction(self.config.api_function_name, api)
+        # The functions that answer routes, by the name ApiRoute.function gives them.
+        self._functions = {API_FUNCTION: _LocalFunction(self.config.api_function_name, api)}
+        if console is not None:
+            self._functions[CONSOLE_FUNCTION] = _LocalFunction(self.config.console_function_name, console)
         self._routes = routes
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -164,12 +170,15 @@ class LocalApiGateway:
         path = _raw_path(request.environ)
         route = match_request(request.method, path, self._routes)
         event = self.proxy_event(request, path, route, body, request_id)
+        if route.route is not None and route.route.public:
+            # A method without authorization: the stage calls its function directly.
+            return self._integrate(route.route.function, event, request_id), None
 
         authorization = self._authorize(event, request_id)
         if isinstance(authorization, HttpResponse):
             return authorization, None
         event["requestContext"]["authorizer"] = authorizer_context(authorization)
-        return self._integrate(event, request_id), str(authorization["principalId"])
+        return self._integrate(API_FUNCTION, event, request_id), str(authorization["principalId"])
 
     def _authorize(self, event: dict[str, Any], request_id: str) -> dict[str, Any] | HttpResponse:
         """The authorizer's result when it allows the request, else the gateway's response."""
@@ -191,9 +200,9 @@ class LocalApiGateway:
             return self.gateway_response("ACCESS_DENIED", request_id)
         return authorization
 
-    def _integrate(self, event: dict[str, Any], request_id: str) -> HttpResponse:
+    def _integrate(self, function: str, event: dict[str, Any], request_id: str) -> HttpResponse:
         try:
-            return lambda_response(self._api.invoke(event, timeout_seconds=29.0))
+            return lambda_response(self._functions[function].invoke(event, timeout_seconds=29.0))
         except Exception as error:
             # What API Gateway answers when the integration fails (the function raised, or returned
             # something that is not a proxy response).

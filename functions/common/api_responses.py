@@ -14,9 +14,9 @@ from http import HTTPStatus
 from typing import Annotated, Literal, NotRequired
 
 from pydantic import Field, with_config
-from typing_extensions import TypedDict
+from typing_extensions import TypeAliasType, TypedDict
 
-from common.order_records import SHOWN_CONFIG, StoredItem, StoredOrderRecord
+from common.order_records import SHOWN_CONFIG, StoredDate, StoredItem, StoredOrderRecord
 
 REQUEST_ID_HEADER = "x-request-id"
 RETRY_AFTER_HEADER = "Retry-After"
@@ -91,12 +91,58 @@ class StoredOrder(StoredOrderRecord):
     items: Annotated[list[StoredItem], Field(description="Every stored item, sorted by identifier.")]
 
 
+@with_config(SHOWN_CONFIG)
+class EligibleWindow(TypedDict):
+    status: Literal["eligible"]
+    return_policy_end_date: StoredDate
+    days_left: Annotated[int, Field(ge=0, description="Whole days (24 h) left; 0 on the last day.")]
+
+
+@with_config(SHOWN_CONFIG)
+class ExpiredWindow(TypedDict):
+    status: Literal["expired"]
+    return_policy_end_date: StoredDate
+    days_left: Annotated[int, Field(le=-1, description="Negative: whole days (24 h) since it closed.")]
+
+
+@with_config(SHOWN_CONFIG)
+class UnknownWindow(TypedDict):
+    status: Literal["unknown"]
+    return_policy_end_date: Annotated[
+        str | None,
+        Field(
+            description="null: the item has no return_policy_end_date. (A stored date that cannot "
+            "be read, which validation never stores, would be shown as it is.)"
+        ),
+    ]
+    days_left: None
+
+
+ReturnEligibility = TypeAliasType(
+    "ReturnEligibility",
+    Annotated[
+        EligibleWindow | ExpiredWindow | UnknownWindow,
+        Field(
+            discriminator="status",
+            description="Whether the item can still be returned, judged at the time of the request "
+            "(UTC). The window's last instant is the end of the day (UTC) for a date, the instant "
+            "itself for a date-time (one without an offset is read as UTC). eligible up to and "
+            "including that instant, expired after it, unknown without an end date. days_left: the "
+            "whole days (24 h) from the request to that instant, rounded down: 0 on the last day, "
+            "negative once expired; for a date, the UTC calendar days from today to it "
+            "(docs/tracking.md).",
+        ),
+    ],
+)
+
+
 class TrackingMatch(TypedDict):
     client_id: NotRequired[Annotated[str, Field(description="The item's client: operations keys only.")]]
     order_identifier: str
     concept: NotRequired[Annotated[str, Field(description="The order's concept (brand), when it has one.")]]
     matched: Literal["tracking_number", "reverse_tracking_number"]
     item: StoredItem
+    return_eligibility: ReturnEligibility
 
 
 class TrackingLookup(TypedDict):

@@ -17,6 +17,11 @@ Each route also names the kinds of API key that may call it (``kinds``): client 
 route, operations keys only the tracking lookup. The authorizer turns that into the policy it
 returns (``policy_path``), so API Gateway refuses an operations key elsewhere (401, like a key
 that is not valid there; see docs/tracking.md).
+
+And each route names the function that answers it (``function``, its package under functions/).
+The returns desk console's page and assets (docs/console.md) need no credential at all
+(``kinds=()``: no authorizer runs) and are answered by the console function, which holds no
+permission to any data; a route of the API function always needs a key.
 """
 
 from __future__ import annotations
@@ -28,7 +33,11 @@ from urllib.parse import unquote
 
 from common.api_keys import CLIENT_KEY, OPERATIONS_KEY
 from common.api_responses import StoredOrder, TrackingLookup, UpsertResult
+from common.console_resources import CONSOLE_ASSET_RESOURCE, CONSOLE_PAGE_RESOURCE
 
+# The functions that answer routes: their packages under functions/.
+API_FUNCTION = "forward_orders"
+CONSOLE_FUNCTION = "console"
 FALLBACK_METHOD = "ANY"
 ROOT_RESOURCE = "/"
 CATCH_ALL_RESOURCE = "/{proxy+}"
@@ -80,19 +89,28 @@ class ApiRoute:
     resource: str
     operation_id: str
     summary: str
-    # The shape of the 200 body (common.api_responses).
-    success: type[Any]
+    # The shape of the 200 body (common.api_responses); None for what is not JSON (the console).
+    success: type[Any] | None
     # The error statuses it can answer (common.api_responses.ERROR_STATUSES has each one's body).
     errors: tuple[HTTPStatus, ...]
     # Each path parameter's description, for people.
-    parameter_descriptions: dict[str, str] = field(default_factory=dict)
+    parameter_descriptions: dict[str, str] = field(default_factory=dict, hash=False)
     # The kinds of API key that may call the route (common/api_keys.py): the authorizer allows an
     # operations key exactly the routes that list it, and the API function checks it again.
     kinds: tuple[str, ...] = (CLIENT_KEY,)
+    # The function that answers it. Only a function that holds no data may answer without a key.
+    function: str = API_FUNCTION
 
     def __post_init__(self) -> None:
         if set(self.parameter_descriptions) != set(self.parameters):
             raise ValueError(f"{self.operation_id}: describe exactly its path parameters {self.parameters}")
+        if self.public and self.function == API_FUNCTION:
+            raise ValueError(f"{self.method} {self.resource}: the API function's routes need a key")
+
+    @property
+    def public(self) -> bool:
+        """Answered without any credential: no authorizer runs."""
+        return not self.kinds
 
     @property
     def policy_path(self) -> str:
@@ -174,7 +192,40 @@ FIND_BY_TRACKING_NUMBER = ApiRoute(
     kinds=(CLIENT_KEY, OPERATIONS_KEY),
 )
 
-ROUTES: tuple[ApiRoute, ...] = (UPSERT_ORDERS, GET_ORDER, FIND_BY_TRACKING_NUMBER)
+CONSOLE_PAGE = ApiRoute(
+    "GET",
+    CONSOLE_PAGE_RESOURCE,
+    operation_id="getConsole",
+    summary="The returns desk console (an HTML page)",
+    success=None,
+    errors=(HTTPStatus.NOT_FOUND,),
+    kinds=(),
+    function=CONSOLE_FUNCTION,
+)
+CONSOLE_ASSET = ApiRoute(
+    "GET",
+    CONSOLE_ASSET_RESOURCE,
+    operation_id="getConsoleAsset",
+    summary="The console's script and style sheet",
+    success=None,
+    errors=(HTTPStatus.NOT_FOUND,),
+    parameter_descriptions={"asset": "console.js or console.css; any other name is not found."},
+    kinds=(),
+    function=CONSOLE_FUNCTION,
+)
+
+ROUTES: tuple[ApiRoute, ...] = (
+    UPSERT_ORDERS,
+    GET_ORDER,
+    FIND_BY_TRACKING_NUMBER,
+    CONSOLE_PAGE,
+    CONSOLE_ASSET,
+)
+
+
+def served_by(function: str, routes: tuple[ApiRoute, ...] = ROUTES) -> tuple[ApiRoute, ...]:
+    """The routes that ``function`` answers."""
+    return tuple(route for route in routes if route.function == function)
 
 
 def fallback_resources(routes: tuple[ApiRoute, ...] = ROUTES) -> list[str]:

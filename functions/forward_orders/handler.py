@@ -14,6 +14,7 @@ import traceback
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 from http import HTTPStatus
 from typing import Any
@@ -35,7 +36,7 @@ from common.api_responses import (
     UpsertResult,
     message,
 )
-from common.api_routes import FIND_BY_TRACKING_NUMBER, GET_ORDER, ROUTES, UPSERT_ORDERS
+from common.api_routes import API_FUNCTION, FIND_BY_TRACKING_NUMBER, GET_ORDER, UPSERT_ORDERS, served_by
 from common.dynamodb_client import dynamodb_client
 from forward_orders import batch_reader, orders, tracking
 from forward_orders.errors import (
@@ -85,6 +86,11 @@ def orders_table() -> OrdersTable:
         concurrency=settings.write_concurrency,
         retry=RetryPolicy(max_attempts=settings.storage_max_attempts),
     )
+
+
+def request_time() -> datetime:
+    """The clock the API judges return windows by (UTC)."""
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -157,7 +163,12 @@ def find_by_tracking_number(tracking_number: str) -> Response:
     caller = credential()
     scanned = _path_parameter("tracking_number", tracking_number)
     result = tracking.lookup(
-        caller.client_id, scanned, orders_table(), deadline_seconds=get_settings().request_deadline_seconds
+        caller.client_id,
+        scanned,
+        orders_table(),
+        deadline_seconds=get_settings().request_deadline_seconds,
+        # One clock reading per request: every match's eligibility is judged at the same instant.
+        now=request_time(),
     )
     logger.info("tracking lookup", extra={"kind": caller.kind, "matches": len(result["matches"])})
     return _json(HTTPStatus.OK, result)
@@ -176,9 +187,9 @@ ROUTE_HANDLERS: dict[str, Callable[..., Response]] = {
     GET_ORDER.operation_id: get_forward_order,
     FIND_BY_TRACKING_NUMBER.operation_id: find_by_tracking_number,
 }
-if set(ROUTE_HANDLERS) != {route.operation_id for route in ROUTES}:
-    raise RuntimeError("every route of common.api_routes needs exactly one handler here")
-for _route in ROUTES:
+if set(ROUTE_HANDLERS) != {route.operation_id for route in served_by(API_FUNCTION)}:
+    raise RuntimeError("every route of this function (common.api_routes) needs exactly one handler here")
+for _route in served_by(API_FUNCTION):
     app.route(_route.rule, method=_route.method)(ROUTE_HANDLERS[_route.operation_id])
 
 

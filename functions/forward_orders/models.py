@@ -30,10 +30,12 @@ from common.order_records import (  # noqa: F401
     ORDER_FIELDS,
 )
 
-# YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SS with an optional fraction and an optional Z or ±HH:MM.
-_DATE = re.compile(
+# YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SS with an optional fraction and an optional Z or ±HH:MM. The
+# return eligibility of a tracking match (eligibility.py) reads stored dates with it too.
+DATE = re.compile(
     r"(?P<date>\d{4}-\d{2}-\d{2})"
-    r"(?:T(?P<h>\d{2}):(?P<m>\d{2}):(?P<s>\d{2})(?:\.\d+)?(?:Z|[+-](?P<oh>\d{2}):(?P<om>\d{2}))?)?",
+    r"(?:T(?P<h>\d{2}):(?P<m>\d{2}):(?P<s>\d{2})(?:\.(?P<fraction>\d+))?"
+    r"(?:Z|(?P<sign>[+-])(?P<oh>\d{2}):(?P<om>\d{2}))?)?",
     re.ASCII,
 )
 _DIGITS = re.compile(r"[0-9]+", re.ASCII)
@@ -89,7 +91,7 @@ def optional_date(value: Any) -> str | None:
     text = optional_text(value)
     if text is None:
         return None
-    match = _DATE.fullmatch(text)
+    match = DATE.fullmatch(text)
     if match is None or not _is_real_date(match):
         raise PydanticCustomError(
             "invalid_format",

@@ -18,7 +18,10 @@ normalised number can be mistaken for such a digest.
 
 An update that sends a tracking number writes its new key in the same UpdateItem that writes the
 field, so the item leaves the old number's index entry and joins the new one atomically: the old
-number no longer finds it. See docs/tracking.md.
+number no longer finds it.
+
+Each match also says whether its item can still be returned at the time of the request
+(``return_eligibility``, from ``eligibility.py``). See docs/tracking.md.
 """
 
 from __future__ import annotations
@@ -27,11 +30,13 @@ import hashlib
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 from common.api_responses import TrackingLookup, TrackingMatch
 from common.order_records import StoredItem, project
 from common.tables import TRACKING_CLIENT_KEY, TRACKING_INDEXES
+from forward_orders.eligibility import return_eligibility
 from forward_orders.errors import TrackingNumberNotFound
 from forward_orders.storage import OrdersTable, StoredValue, TrackedItem
 
@@ -89,11 +94,12 @@ class Match:
 
 
 def lookup(
-    client_id: str | None, scanned: str, table: OrdersTable, *, deadline_seconds: float
+    client_id: str | None, scanned: str, table: OrdersTable, *, deadline_seconds: float, now: datetime
 ) -> TrackingLookup:
     """Every item whose tracking number or reverse tracking number is ``scanned``: a client's own
     (``client_id``), or every client's, each labelled with its client (``client_id`` None, an
-    operations key). Raises TrackingNumberNotFound when there is none."""
+    operations key), with its return eligibility at ``now``. Raises TrackingNumberNotFound when
+    there is none."""
     normalised = normalise(scanned)
     if not normalised:
         raise TrackingNumberNotFound()
@@ -111,7 +117,7 @@ def lookup(
     )
     return {
         "tracking_number": normalised,
-        "matches": [_shown(match, concepts, labelled=client_id is None) for match in matches],
+        "matches": [_shown(match, concepts, labelled=client_id is None, now=now) for match in matches],
         "truncated": truncated,
     }
 
@@ -120,12 +126,15 @@ def _match(found: TrackedItem) -> Match:
     return Match(found.client_id, found.order_identifier, found.field, found.record)
 
 
-def _shown(match: Match, concepts: Mapping[tuple[str, str], str], *, labelled: bool) -> TrackingMatch:
+def _shown(
+    match: Match, concepts: Mapping[tuple[str, str], str], *, labelled: bool, now: datetime
+) -> TrackingMatch:
     shown: dict[str, Any] = {"client_id": match.client_id} if labelled else {}
     shown["order_identifier"] = match.order_identifier
     concept = concepts.get((match.client_id, match.order_identifier))
     if concept is not None:
         shown["concept"] = concept
     shown["matched"] = match.matched
-    shown["item"] = project(match.item, StoredItem)
+    shown["item"] = item = project(match.item, StoredItem)
+    shown["return_eligibility"] = return_eligibility(item.get("return_policy_end_date"), now).as_dict()
     return cast(TrackingMatch, shown)

@@ -50,6 +50,11 @@ def test_an_items_tracking_number_finds_it_with_its_order_concept_and_stored_fie
 
     [match] = matches(response)
     stored_item = get_order("order-1").json()["items"][0]
+    # Its end date (2025-02-01T00:00:00Z) is long past: tests/api/test_tracking_eligibility.py has the rest.
+    eligibility = match.pop("return_eligibility")
+    assert eligibility["status"] == "expired"
+    assert eligibility["return_policy_end_date"] == "2025-02-01T00:00:00Z"
+    assert eligibility["days_left"] < 0
     assert match == {
         "order_identifier": "order-1",
         "concept": "Acme Outdoors",

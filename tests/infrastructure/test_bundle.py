@@ -39,7 +39,7 @@ FORBIDDEN = {
     "tests",
     "cli",
 }
-FUNCTION_PACKAGES = ("forward_orders", "authorizer", "order_events")
+FUNCTION_PACKAGES = ("forward_orders", "authorizer", "order_events", "console")
 ELF_MACHINE_AARCH64 = 183
 LAMBDA_UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024
 
@@ -80,6 +80,7 @@ def _size(root: Path) -> int:
         ("forward_orders", "forward_orders/handler.py"),
         ("authorizer", "authorizer/handler.py"),
         ("order_events", "order_events/handler.py"),
+        ("console", "console/handler.py"),
     ],
 )
 def test_function_code_is_its_package_and_the_shared_one_only(

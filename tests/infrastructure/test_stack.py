@@ -12,6 +12,7 @@ from infra.api import (
     API_INDEX_ACTIONS,
     API_TABLE_ACTIONS,
     AUTHORIZER_TABLE_ACTIONS,
+    CONSOLE_HANDLER,
     access_log_format,
 )
 from infra.config import API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS, STORAGE_CALL_WORST_CASE_SECONDS
@@ -49,11 +50,12 @@ def _newest_python_runtime() -> str:
 # -- functions -------------------------------------------------------------------------------------
 
 
-def test_both_functions_run_the_newest_python_on_arm64_with_json_logs_and_tracing(
+def test_every_function_runs_the_newest_python_on_arm64_with_json_logs_and_tracing(
     synthesized: Synthesis,
 ) -> None:
     functions = synthesized.of_type("AWS::Lambda::Function")
-    assert len(functions) == 3  # the API, the authorizer, order events (test_events_stack.py)
+    # The API, the authorizer, order events (test_events_stack.py), the console (test_console_stack.py).
+    assert len(functions) == 4
     (layer_id, _) = synthesized.one("AWS::Lambda::LayerVersion")
     for function in functions.values():
         properties = function["Properties"]
@@ -62,7 +64,9 @@ def test_both_functions_run_the_newest_python_on_arm64_with_json_logs_and_tracin
         assert properties["TracingConfig"] == {"Mode": "Active"}
         assert properties["LoggingConfig"]["LogFormat"] == "JSON"
         assert "LogGroup" in properties["LoggingConfig"]
-        assert properties["Layers"] == [ref(layer_id)]
+        # The console's function needs only the standard library.
+        expected_layers = None if properties["Handler"] == CONSOLE_HANDLER else [ref(layer_id)]
+        assert properties.get("Layers") == expected_layers
         assert properties["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"] == "forward-orders"
         assert properties["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"] == "ForwardOrders"
         # Concurrency is left to configuration: nothing reserved by default.
@@ -86,7 +90,11 @@ def test_snapstart_on_a_published_version_behind_the_live_alias(synthesized: Syn
     versions = synthesized.of_type("AWS::Lambda::Version")
     aliases = synthesized.of_type("AWS::Lambda::Alias")
     for function_id, function in synthesized.of_type("AWS::Lambda::Function").items():
-        assert function["Properties"]["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+        # A standard-library start of three files is not worth a snapshot (test_console_stack.py).
+        snap_start = function["Properties"]["Handler"] != CONSOLE_HANDLER
+        assert function["Properties"].get("SnapStart") == (
+            {"ApplyOn": "PublishedVersions"} if snap_start else None
+        )
         [(version_id, version)] = [
             (name, v) for name, v in versions.items() if v["Properties"]["FunctionName"] == ref(function_id)
         ]
@@ -123,7 +131,7 @@ def test_functions_get_every_variable_their_settings_read(synthesized: Synthesis
 
 def test_every_log_group_has_a_retention(synthesized: Synthesis) -> None:
     log_groups = synthesized.of_type("AWS::Logs::LogGroup")
-    assert len(log_groups) == 5  # three functions, access logs, execution logs
+    assert len(log_groups) == 6  # four functions, access logs, execution logs
     for log_group in log_groups.values():
         assert log_group["Properties"]["RetentionInDays"] == 30
         assert log_group["DeletionPolicy"] == "Delete"
@@ -223,11 +231,18 @@ def test_routes_are_the_contracts_plus_authorized_fallbacks(synthesized: Synthes
     assert ("/tracking/{tracking_number}", "GET") in methods
 
 
-def test_every_method_is_guarded_by_the_authorizer_and_proxied_to_the_alias(synthesized: Synthesis) -> None:
+def test_every_method_but_the_consoles_is_guarded_by_the_authorizer_and_proxied_to_the_alias(
+    synthesized: Synthesis,
+) -> None:
     authorizer_id, _ = synthesized.one("AWS::ApiGateway::Authorizer")
     alias_id, _ = synthesized.one("AWS::Lambda::Alias", "Handler")
+    paths = resource_paths(synthesized)
+    public = {(route.resource, route.method) for route in ROUTES if route.public}
     for method in synthesized.of_type("AWS::ApiGateway::Method").values():
         properties = method["Properties"]
+        path = paths[json.dumps(properties["ResourceId"], sort_keys=True)]
+        if (path, properties["HttpMethod"]) in public:
+            continue  # test_console_stack.py
         assert properties["AuthorizationType"] == "CUSTOM"
         assert properties["AuthorizerId"] == ref(authorizer_id)
         assert properties["Integration"]["Type"] == "AWS_PROXY"
@@ -253,7 +268,7 @@ def test_cached_authorizer_keys_its_cache_on_the_authorization_header(synthesize
 
 def test_only_api_gateway_may_invoke_the_aliases(synthesized: Synthesis) -> None:
     permissions = synthesized.of_type("AWS::Lambda::Permission")
-    assert len(permissions) == 2
+    assert len(permissions) == 3  # the API, the authorizer, the console
     aliases = [ref(alias_id) for alias_id in synthesized.of_type("AWS::Lambda::Alias")]
     for permission in permissions.values():
         assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
@@ -356,8 +371,8 @@ def test_alarms_cover_api_functions_and_tables_and_notify_the_topic(synthesized:
 
     assert len(alarms_on("5XXError", "Count")) == 1  # the 5xx rate
     assert len(alarms_on("Latency")) == 1
-    assert len(alarms_on("Errors")) == 3  # every function (order events: test_events_stack.py)
-    assert len(alarms_on("Throttles")) == 2
+    assert len(alarms_on("Errors")) == 4  # every function (order events: test_events_stack.py)
+    assert len(alarms_on("Throttles")) == 3  # the functions behind the API
     assert len(alarms_on("ThrottledRequests")) == 1
     assert len(alarms_on("SystemErrors")) == 1
     [latency] = alarms_on("Latency")

@@ -87,9 +87,9 @@ EXPECTED_SECOND_ORDER = {"identifier": "A-1002", "postal_code": "2134", "created
 # -- the server process -------------------------------------------------------------------------------
 
 
-def start_server(directory: Path, request: pytest.FixtureRequest) -> ServeProcess:
+def start_server(directory: Path, request: pytest.FixtureRequest, port: int | None = None) -> ServeProcess:
     """``serve`` with two clients of known keys, stopped when the requesting test (or module) ends."""
-    server = start_serve(directory, {"acme": KEY1, "globex": KEY2})
+    server = start_serve(directory, {"acme": KEY1, "globex": KEY2}, port=port)
     request.addfinalizer(lambda: stop_process_group(server.process))
     return server
 
@@ -253,6 +253,8 @@ def test_start_up_prints_the_url_the_keys_and_curl_examples(server: ServeProcess
     assert f"Forward Orders API running at {server.url}" in output
     assert KEY1 in output and KEY2 in output
     assert f"curl -i -X POST {server.url}/forward_orders" in output
+    assert f"console   {server.url}/console" in output
+    assert f"console   {server.url}/console" in output
     assert json.loads(server.state_file.read_text())["url"] == server.url
 
 

@@ -17,7 +17,7 @@ import pytest
 from werkzeug.test import Client, TestResponse
 
 from common.api_keys import ApiKeyStore
-from common.api_routes import CATCH_ALL_RESOURCE, ROUTES, ApiRoute, match_request
+from common.api_routes import API_FUNCTION, CATCH_ALL_RESOURCE, ApiRoute, match_request, served_by
 from forward_orders_cli import serve as serve_command
 from forward_orders_cli.errors import CliError
 from forward_orders_cli.lambda_events import Stage
@@ -108,7 +108,10 @@ def test_the_route_table_is_exactly_what_the_api_function_implements() -> None:
     implemented = {
         (route.method, route.path) for route in api_resolver._static_routes + api_resolver._dynamic_routes
     }
-    declared = {(route.method, route.resource.replace("{", "<").replace("}", ">")) for route in ROUTES}
+    declared = {
+        (route.method, route.resource.replace("{", "<").replace("}", ">"))
+        for route in served_by(API_FUNCTION)
+    }
     assert implemented == declared
 
 
@@ -564,6 +567,7 @@ def test_the_banner_has_the_url_a_working_key_and_curl_examples() -> None:
     assert "http://127.0.0.1:3000" in text
     assert "fo_abc" in text
     assert "curl -i -X POST http://127.0.0.1:3000/forward_orders" in text
+    assert "console   http://127.0.0.1:3000/console  " in text
     assert "curl -i http://127.0.0.1:3000/forward_orders/1001 -H 'Authorization: Bearer fo_abc'" in text
     example = text.split("-d '", 1)[1].split("'", 1)[0]
     assert json.loads(example)["orders"][0]["identifier"] == "1001"
