@@ -59,7 +59,7 @@ class LineLog:
     def __init__(self, stream: IO[str] | None = None, interval: float = 10.0) -> None:
         self._stream = stream or sys.stderr
         self._interval = interval
-        self._last = 0.0
+        self._last = time.monotonic()
 
     def __enter__(self) -> LineLog:
         return self

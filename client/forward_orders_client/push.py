@@ -94,13 +94,13 @@ class PushSummary:
         done = t.stored + t.stale + t.rejected
         rate = (done - self.resumed_from) / self.elapsed if self.elapsed > 0 else 0.0
         lines = [
-            f"{done:,} orders: {t.stored:,} stored, {t.stale:,} stale (older than stored, counted not "
-            f"rejected), {t.rejected:,} rejected ({t.rejected_locally:,} by local checks)",
+            f"{done:,} orders: {t.stored:,} stored, {t.stale:,} stale, {t.rejected:,} rejected "
+            f"({t.rejected_locally:,} of them by local checks)",
             f"{self.requests:,} requests, {self.retries:,} retries, "
             f"{self.elapsed:.1f} s, {rate:,.0f} orders/s",
         ]
         if t.stale_records:
-            lines.append(f"{t.stale_records:,} records skipped as stale by versioned writes")
+            lines.append(f"{t.stale_records:,} records skipped as older than the stored ones (stale)")
         if t.rejected:
             lines.append("rejects: " + ", ".join(self.rejects_files))
         if self.stopped:
@@ -246,7 +246,7 @@ class Push:
             state = found
         else:
             state = Checkpoint(inputs=files)
-            state.rejects = {str(options.rejects_path(Path(entry.path))): 0 for entry in files}
+            state.rejects = {str(options.rejects_path(path)): 0 for path in options.inputs}
         return state, files
 
     # -- running --------------------------------------------------------------------------------
@@ -284,7 +284,9 @@ class Push:
         for index in range(self.state.file, len(files)):
             entry = files[index]
             start = self.state.position if index == self.state.file else Position()
-            orders = read_orders(Path(entry.path), entry.format, start, max_line_bytes=limits.max_body_bytes)
+            # The path as given (the checkpoint holds the resolved one): rejects name it so.
+            path = self.options.inputs[index]
+            orders = read_orders(path, entry.format, start, max_line_bytes=limits.max_body_bytes)
             before = sum(f.size for f in files[:index])
             try:
                 for batch in plan_batches(orders, limits, index, self._next_seq):
@@ -381,7 +383,7 @@ class Push:
                     totals.rejected += 1
                     if outcome.refused_by == "client":
                         totals.rejected_locally += 1
-                    path = str(self.options.rejects_path(Path(self.state.inputs[batch.file_index].path)))
+                    path = str(self.options.rejects_path(self.options.inputs[batch.file_index]))
                     self.rejects.write(path, reject_line(order, outcome))
                 elif outcome.status == "stale":
                     totals.stale += 1

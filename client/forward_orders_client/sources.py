@@ -202,7 +202,9 @@ def _jsonl_order(order: SourceOrder, stripped: bytes) -> SourceOrder:
         return order
     if is_reject_record(value):
         order.extra["pushed_from"] = {
-            k: value[k] for k in ("source", "line", "last_line", "index") if k in value
+            k: int(value[k]) if isinstance(value[k], jsontext.JsonNumber) and value[k].isdigit() else value[k]
+            for k in ("source", "line", "last_line", "index")
+            if k in value
         }
         value = value["order"]
         if value is None:
