@@ -119,6 +119,12 @@ def _add_connection(parser: argparse.ArgumentParser) -> None:
         help="time one request may spend retrying (default %(default)s)",
     )
     parser.add_argument(
+        "--max-backoff",
+        type=_non_negative_float,
+        default=RetryPolicy.max_delay,
+        help="longest wait between two attempts, unless the server asks for more (default %(default)s)",
+    )
+    parser.add_argument(
         "--timeout",
         type=_non_negative_float,
         default=ClientOptions.read_timeout,
@@ -130,7 +136,12 @@ def _client_options(
     args: argparse.Namespace, *, rate: float | None = None, senders: int = 1
 ) -> ClientOptions:
     return ClientOptions(
-        retry=RetryPolicy(max_attempts=args.max_attempts, max_elapsed_seconds=args.max_retry_seconds),
+        retry=RetryPolicy(
+            max_attempts=args.max_attempts,
+            max_elapsed_seconds=args.max_retry_seconds,
+            max_delay=args.max_backoff,
+            base_delay=min(RetryPolicy.base_delay, args.max_backoff),
+        ),
         read_timeout=args.timeout,
         rate=rate,
         burst=senders,

@@ -42,7 +42,8 @@ DEFAULT_CONCURRENCY = 4
 # Requests per second, burst: under the API's default per-client tier (10/s, burst 20).
 DEFAULT_RATE = 8.0
 # Batches sent or waiting for the prefix, per sending thread.
-WINDOW_PER_SENDER = 4
+# (A batch that keeps failing holds back the commits after it, not the sending of others.)
+WINDOW_PER_SENDER = 8
 CHECKPOINT_INTERVAL = 0.5  # seconds between checkpoint writes (and always at the end)
 EXIT_STORED, EXIT_REJECTED, EXIT_STOPPED = 0, 1, 2
 
