@@ -410,7 +410,7 @@ def _json_object(response: httpx.Response) -> dict[str, Any]:
 def _plain(value: Any) -> Any:
     """JSON numbers of a response as Python numbers (counts, quantities)."""
     if isinstance(value, jsontext.JsonNumber):
-        text = str.__str__(value)
+        text = value.text
         return int(text) if text.lstrip("-").isdigit() else float(text)
     if isinstance(value, dict):
         return {key: _plain(member) for key, member in value.items()}

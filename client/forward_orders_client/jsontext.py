@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+import secrets
 from decimal import Decimal
 from typing import Any
 
@@ -19,10 +19,22 @@ _INTEGER = re.compile(r"-?[0-9]+")
 _MAX_INTEGER_DIGITS = 1000
 
 
-class JsonNumber(str):
+class JsonNumber:
     """A JSON number, kept as the text it was written as."""
 
-    __slots__ = ()
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, JsonNumber) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+    def __repr__(self) -> str:
+        return f"JsonNumber({self.text!r})"
 
 
 class NotJson(ValueError):
@@ -47,64 +59,43 @@ def loads(text: str) -> Any:
         raise NotJson("not valid JSON: nested too deeply") from error
 
 
+# Numbers go through the C encoder as marked strings, unmarked afterwards: a control character
+# (always escaped as \u0000 in JSON text) and a per-process nonce, which no string of the input
+# can hold by chance.
+_NONCE = secrets.token_hex(8)
+_MARKED = re.compile(r'"\\u0000' + _NONCE + r':([-+.0-9eE]+)\\u0000"')
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, JsonNumber):
+        text = value.text
+    elif isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"{value} is not a JSON number")
+        text = str(value)
+    else:
+        raise TypeError(f"cannot write {type(value).__name__} {value!r} as JSON")
+    return f"\x00{_NONCE}:{text}\x00"
+
+
 def dumps(value: Any) -> bytes:
     """Compact UTF-8 JSON of ``value``; lone surrogates (from ``\\ud800`` escapes) stay escaped."""
     try:
-        return _write(value, ascii_only=False).encode("utf-8")
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_number, allow_nan=False)
+        data = text.encode("utf-8")
     except UnicodeEncodeError:
-        return _write(value, ascii_only=True).encode("ascii")
-
-
-def _write(value: Any, *, ascii_only: bool) -> str:
-    parts: list[str] = []
-    _emit(value, parts, ascii_only)
-    return "".join(parts)
-
-
-def _emit(value: Any, parts: list[str], ascii_only: bool) -> None:
-    if isinstance(value, Mapping):
-        parts.append("{")
-        for position, (key, member) in enumerate(value.items()):
-            if position:
-                parts.append(",")
-            parts.append(json.dumps(str(key), ensure_ascii=ascii_only))
-            parts.append(":")
-            _emit(member, parts, ascii_only)
-        parts.append("}")
-    elif isinstance(value, list | tuple):
-        parts.append("[")
-        for position, member in enumerate(value):
-            if position:
-                parts.append(",")
-            _emit(member, parts, ascii_only)
-        parts.append("]")
-    else:
-        parts.append(_scalar(value, ascii_only))
-
-
-def _scalar(value: Any, ascii_only: bool) -> str:
-    if isinstance(value, JsonNumber):
-        return str.__str__(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=ascii_only)
-    if value is None or isinstance(value, bool):
-        return {None: "null", True: "true", False: "false"}[value]
-    if isinstance(value, int):
-        return int.__repr__(value)
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"{value} is not a JSON number")
-        return str(value)
-    if isinstance(value, float):
-        return json.dumps(value)
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+        text = json.dumps(value, ensure_ascii=True, separators=(",", ":"), default=_number, allow_nan=False)
+        data = text.encode("ascii")
+    if _NONCE.encode() in data:
+        data = _MARKED.sub(r"\1", text).encode("utf-8")
+    return data
 
 
 def identity(value: Any) -> str | None:
     """The identifier the API will store an order under, as it reads it: a string trimmed, an
     integer as its digits; None when the API would refuse it."""
     if isinstance(value, JsonNumber):
-        text = str.__str__(value)
+        text = value.text
         if not _INTEGER.fullmatch(text):
             return None
         return str(int(text)) if len(text) <= _MAX_INTEGER_DIGITS else text

@@ -202,7 +202,7 @@ def _jsonl_order(order: SourceOrder, stripped: bytes) -> SourceOrder:
         return order
     if is_reject_record(value):
         order.extra["pushed_from"] = {
-            k: int(value[k]) if isinstance(value[k], jsontext.JsonNumber) and value[k].isdigit() else value[k]
+            k: int(value[k].text) if isinstance(value[k], jsontext.JsonNumber) else value[k]
             for k in ("source", "line", "last_line", "index")
             if k in value
         }
@@ -238,7 +238,7 @@ def _json(handle: BinaryIO, source: str, start: Position) -> Iterator[SourceOrde
             order = SourceOrder(Location(source, index=index), Position(index + 1, handle.tell(), 0))
             try:
                 order.body = jsontext.dumps(value)
-            except ValueError as error:
+            except (ValueError, TypeError) as error:
                 order.problem = ("invalid_json", str(error))
             yield _describe(order, value)
     except (ijson.JSONError, UnicodeDecodeError, ValueError) as error:
@@ -256,6 +256,7 @@ class _Lines:
         self._handle = handle
         self.offset = offset
         self.line = line
+        self.not_utf8: set[int] = set()  # line numbers
 
     def __iter__(self) -> _Lines:
         return self
@@ -268,8 +269,11 @@ class _Lines:
         self.line += 1
         if self.line == 1 and raw.startswith(_BOM):
             raw = raw[len(_BOM) :]
-        # Invalid bytes become lone surrogates, found per row below (a CSV has no escapes).
-        return raw.decode("utf-8", "surrogateescape")
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            self.not_utf8.add(self.line)
+            return raw.decode("utf-8", "replace")
 
 
 @dataclass
@@ -339,7 +343,7 @@ def _csv(handle: BinaryIO, source: str, start: Position) -> Iterator[SourceOrder
     def flush() -> SourceOrder:
         nonlocal ordinal
         ordinal += 1
-        return _csv_order(group, columns, source, ordinal)
+        return _csv_order(group, columns, source, ordinal, lines.not_utf8)
 
     while True:
         first_line = lines.line + 1
@@ -364,33 +368,41 @@ def _csv(handle: BinaryIO, source: str, start: Position) -> Iterator[SourceOrder
         yield flush()
 
 
-def _csv_order(rows: list[_Row], columns: _Columns, source: str, ordinal: int) -> SourceOrder:
+def _csv_order(
+    rows: list[_Row], columns: _Columns, source: str, ordinal: int, not_utf8: set[int]
+) -> SourceOrder:
     last = rows[-1]
     order = SourceOrder(
         Location(source, line=rows[0].first_line, last_line=last.last_line),
         Position(ordinal, last.end.offset, last.end.line),
     )
-    problem = _csv_problem(rows, columns)
-    if problem is not None:
-        order.problem = ("invalid_csv", problem)
-        buffer = io.StringIO()
-        csv.writer(buffer).writerows(row.cells for row in rows)
-        order.text = buffer.getvalue().encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        return order
-    value: dict[str, Any] = {"identifier": rows[0].cells[columns.order_identifier]}
-    for position, name in columns.order_fields:
+    problem = _csv_problem(rows, columns, not_utf8)
+    value: dict[str, Any] = {"identifier": rows[0].cells[columns.order_identifier]} if problem is None else {}
+    for position, name in columns.order_fields if problem is None else ():
         cell = _cell(rows[0].cells, position)
         if cell:
             value[name] = cell
     items = []
-    for row in rows:
+    for row in rows if problem is None else ():
         item: dict[str, Any] = {}
         for position, name in columns.item_fields:
             cell = _cell(row.cells, position)
-            if cell:
-                item[name] = jsontext.loads(cell) if name in CSV_JSON_COLUMNS else cell
+            if cell and name in CSV_JSON_COLUMNS:
+                item[name], problem = _json_column(name, cell, row)
+                if problem is not None:
+                    break
+            elif cell:
+                item[name] = cell
+        if problem is not None:
+            break
         if item:
             items.append(item)
+    if problem is not None:
+        order.problem = ("invalid_csv", problem)
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows(row.cells for row in rows)
+        order.text = buffer.getvalue()
+        return order
     value["items"] = items
     order.body = jsontext.dumps(value)
     return _describe(order, value)
@@ -400,40 +412,32 @@ def _cell(cells: list[str], position: int) -> str:
     return cells[position] if position < len(cells) and cells[position].strip() else ""
 
 
-def _csv_problem(rows: list[_Row], columns: _Columns) -> str | None:
+def _csv_problem(rows: list[_Row], columns: _Columns, not_utf8: set[int]) -> str | None:
+    first = rows[0]
     for row in rows:
-        problem = _csv_row_problem(row, rows[0], columns)
+        problem = None
+        if len(row.cells) > columns.width:
+            problem = f"{len(row.cells)} cells, the header has {columns.width}"
+        elif not_utf8 and any(line in not_utf8 for line in range(row.first_line, row.last_line + 1)):
+            problem = "not valid UTF-8"
+        elif not _cell(row.cells, columns.order_identifier):
+            problem = f"no {CSV_ORDER_IDENTIFIER}"
+        else:
+            for position, name in columns.order_fields:
+                mine = _cell(row.cells, position)
+                if mine and mine != _cell(first.cells, position):
+                    problem = f"{name} differs from the order's first row (line {first.first_line})"
+                    break
         if problem is not None:
             return f"line {row.first_line}: {problem}"
     return None
 
 
-def _csv_row_problem(row: _Row, first: _Row, columns: _Columns) -> str | None:
-    if len(row.cells) > columns.width:
-        return f"{len(row.cells)} cells, the header has {columns.width}"
-    if any("\udc80" <= char <= "\udcff" for cell in row.cells for char in cell):
-        return "not valid UTF-8"
-    if not _cell(row.cells, columns.order_identifier):
-        return f"no {CSV_ORDER_IDENTIFIER}"
-    for position, name in columns.order_fields:
-        mine = _cell(row.cells, position)
-        if mine and mine != _cell(first.cells, position):
-            return f"{name} differs from the order's first row (line {first.first_line})"
-    return next(
-        (
-            problem
-            for position, name in columns.item_fields
-            if name in CSV_JSON_COLUMNS and _cell(row.cells, position)
-            for problem in [_json_column_problem(name, row.cells[position])]
-            if problem is not None
-        ),
-        None,
-    )
-
-
-def _json_column_problem(name: str, cell: str) -> str | None:
+def _json_column(name: str, cell: str, row: _Row) -> tuple[Any, str | None]:
     try:
         value = jsontext.loads(cell)
     except jsontext.NotJson as error:
-        return f"the {name} column is {error}"
-    return None if isinstance(value, list) else f"the {name} column must be a JSON array"
+        return None, f"line {row.first_line}: the {name} column is {error}"
+    if not isinstance(value, list):
+        return None, f"line {row.first_line}: the {name} column must be a JSON array"
+    return value, None

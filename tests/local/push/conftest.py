@@ -9,7 +9,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -76,6 +75,17 @@ def stored_orders(server: ServeProcess, prefix: str) -> dict[str, dict[str, Any]
 
 
 CONTRACT_FIELDS = {
-    "identifier", "concept", "postal_code", "created_at", "upc", "sku", "quantity", "tracking_number",
-    "reverse_tracking_number", "dropship_identifier", "shipped_date", "return_policy_end_date", "labels",
+    "identifier",
+    "concept",
+    "postal_code",
+    "created_at",
+    "upc",
+    "sku",
+    "quantity",
+    "tracking_number",
+    "reverse_tracking_number",
+    "dropship_identifier",
+    "shipped_date",
+    "return_policy_end_date",
+    "labels",
 }

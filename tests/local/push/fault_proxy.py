@@ -53,9 +53,12 @@ class FaultProxy:
         with self.lock:
             roll = self.random.random()
             fate = (
-                "429" if roll < self.refuse / 2
-                else "502" if roll < self.refuse
-                else "drop" if roll < self.refuse + self.drop
+                "429"
+                if roll < self.refuse / 2
+                else "502"
+                if roll < self.refuse
+                else "drop"
+                if roll < self.refuse + self.drop
                 else "forward"
             )
             self.counts[fate] += 1
@@ -69,7 +72,9 @@ class FaultProxy:
         if fate.startswith("429") or fate == "502":
             status = 429 if fate.startswith("429") else 502
             retry_after = fate.partition(":")[2] or "0"
-            payload = json.dumps({"message": "Too Many Requests" if status == 429 else "Bad Gateway"}).encode()
+            payload = json.dumps(
+                {"message": "Too Many Requests" if status == 429 else "Bad Gateway"}
+            ).encode()
             request.send_response(status)
             request.send_header("Retry-After", retry_after)
             request.send_header("Content-Type", "application/json")

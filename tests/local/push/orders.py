@@ -46,11 +46,20 @@ def write_feed(
                 merge(feed.valid, order)
 
         for i in range(count):
-            order: dict[str, Any] = {"identifier": f"{prefix}-{i:05d}", "postal_code": f"{rng.randrange(100000):05d}",
-                                     "items": []}
+            order: dict[str, Any] = {
+                "identifier": f"{prefix}-{i:05d}",
+                "postal_code": f"{rng.randrange(100000):05d}",
+                "items": [],
+            }
             if rng.random() < 0.2:
-                order["items"].append({"identifier": "1", "upc": f"{rng.randrange(10**12):012d}", "sku": f"SKU-{i}",
-                                       "quantity": rng.randrange(1, 5)})
+                order["items"].append(
+                    {
+                        "identifier": "1",
+                        "upc": f"{rng.randrange(10**12):012d}",
+                        "sku": f"SKU-{i}",
+                        "quantity": rng.randrange(1, 5),
+                    }
+                )
             if invalid_every and i % invalid_every == invalid_every - 1:
                 if (i // invalid_every) % 5 == 4:
                     emit("{" + json.dumps(order)[1:-1], bad=True)  # cut: not JSON at all
@@ -60,8 +69,13 @@ def write_feed(
                 continue
             emit(order, bad=False)
             if updates_every and i % updates_every == 0:
-                later.append({"identifier": order["identifier"], "concept": f"update-{i}",
-                              "items": [{"identifier": "2", "upc": "000123", "sku": "U", "quantity": "2"}]})
+                later.append(
+                    {
+                        "identifier": order["identifier"],
+                        "concept": f"update-{i}",
+                        "items": [{"identifier": "2", "upc": "000123", "sku": "U", "quantity": "2"}],
+                    }
+                )
             if later and rng.random() < 0.05:
                 emit(later.pop(0), bad=False)
         for update in later:

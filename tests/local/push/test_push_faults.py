@@ -17,8 +17,21 @@ def test_faults_and_lost_answers_change_nothing_in_the_outcome(server: ServeProc
     feed = write_feed(tmp_path / "feed.jsonl", "FLT", 600, invalid_every=61, updates_every=40, seed=5)
 
     with FaultProxy(server.url, refuse=0.3, drop=0.1) as proxy:
-        done = run_push(str(feed.path), "--url", proxy.url, "--max-orders-per-request", "25", "--rate", "0",
-                        "--concurrency", "4", "--max-attempts", "15", "--max-backoff", "2")
+        done = run_push(
+            str(feed.path),
+            "--url",
+            proxy.url,
+            "--max-orders-per-request",
+            "25",
+            "--rate",
+            "0",
+            "--concurrency",
+            "4",
+            "--max-attempts",
+            "15",
+            "--max-backoff",
+            "2",
+        )
 
     assert done.returncode == 1, done.stderr
     assert proxy.counts["429"] and proxy.counts["502"] and proxy.counts["drop"], proxy.counts

@@ -11,12 +11,25 @@ from tests.local.push.orders import write_feed
 from tests.reliability.harness import ServeProcess
 
 
-def test_exactly_the_invalid_orders_are_rejected_and_the_rest_stored(server: ServeProcess, tmp_path: Path) -> None:
+def test_exactly_the_invalid_orders_are_rejected_and_the_rest_stored(
+    server: ServeProcess, tmp_path: Path
+) -> None:
     feed = write_feed(tmp_path / "history.jsonl", "REJ", 2000, invalid_every=97, updates_every=50)
     rejects = tmp_path / "history.rejects.jsonl"
 
-    done = run_push(str(feed.path), "--url", server.url, "--rejects", str(rejects),
-                    "--max-orders-per-request", "25", "--concurrency", "4", "--rate", "0")
+    done = run_push(
+        str(feed.path),
+        "--url",
+        server.url,
+        "--rejects",
+        str(rejects),
+        "--max-orders-per-request",
+        "25",
+        "--concurrency",
+        "4",
+        "--rate",
+        "0",
+    )
 
     assert done.returncode == 1, done.stderr
     summary = done.summary

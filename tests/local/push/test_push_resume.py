@@ -30,12 +30,29 @@ def test_a_push_stopped_half_way_resumes_to_the_same_end(
     server: ServeProcess, tmp_path: Path, how: signal.Signals
 ) -> None:
     prefix = f"RES{how.value}"
-    feed = write_feed(tmp_path / "feed.jsonl", prefix, 600, invalid_every=53, updates_every=30, seed=how.value)
+    feed = write_feed(
+        tmp_path / "feed.jsonl", prefix, 600, invalid_every=53, updates_every=30, seed=how.value
+    )
     checkpoint = tmp_path / "feed.jsonl.checkpoint.json"
-    argv = [str(feed.path), "--url", server.url, "--max-orders-per-request", "20", "--concurrency", "3",
-            "--rate", "0"]
-    process = subprocess.Popen(push_command(*argv), env=push_env(), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    argv = [
+        str(feed.path),
+        "--url",
+        server.url,
+        "--max-orders-per-request",
+        "20",
+        "--concurrency",
+        "3",
+        "--rate",
+        "0",
+    ]
+    process = subprocess.Popen(
+        push_command(*argv),
+        env=push_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while acknowledged(checkpoint) < 100 and process.poll() is None and time.monotonic() < deadline:

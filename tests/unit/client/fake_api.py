@@ -40,48 +40,54 @@ class FakeApi:
         orders = json.loads(body)["orders"] if len(body) <= self.max_body_bytes else []
         with self.lock:
             self.requests.append({"orders": orders, "params": dict(request.url.params), "size": len(body)})
-        if self.before is not None:
-            replaced = self.before(request, orders)
-            if replaced is not None:
-                return replaced
-        if len(body) > self.max_body_bytes:
+        replaced = self.before(request, orders) if self.before is not None else None
+        return replaced or self.refusal(len(body), orders) or self.answer(request, orders)
+
+    def refusal(self, size: int, orders: list[Any]) -> httpx.Response | None:
+        if size > self.max_body_bytes:
             return httpx.Response(413, json={"message": "Payload Too Large"})
         if len(orders) > self.max_orders:
             return self.invalid([{"field": "orders", "code": "invalid", "message": "too many"}])
         if any("boom" in order for order in orders):
             return httpx.Response(500, json={"message": "Internal Server Error", "request_id": "r-500"})
-        per_order = self.per_order and request.url.params.get("partial_success") == "true"
+        return None
+
+    def answer(self, request: httpx.Request, orders: list[Any]) -> httpx.Response:
         problems = [
             {"field": f"orders/{i}/bad", "code": "invalid", "message": "bad is not allowed"}
             for i, order in enumerate(orders)
             if "bad" in order
         ]
-        if not per_order:
+        if not (self.per_order and request.url.params.get("partial_success") == "true"):
             if problems:
                 return self.invalid(problems[:MAX_PROBLEMS])
             for order in orders:
                 self.store(order)
-            return httpx.Response(200, json={"message": "Success", "orders_upserted": len(orders), "items_upserted": 0})
+            body = {"message": "Success", "orders_upserted": len(orders), "items_upserted": 0}
+            return httpx.Response(200, json=body)
         results = []
         for i, order in enumerate(orders):
+            result = {"index": i, "identifier": order["identifier"], "status": "stored"}
             if "bad" in order:
                 errors = [p for p in problems if p["field"].startswith(f"orders/{i}/")]
-                results.append({"index": i, "identifier": order["identifier"], "status": "rejected", "errors": errors})
+                result.update(status="rejected", errors=errors)
             elif order.get("stale"):
-                results.append({"index": i, "identifier": order["identifier"], "status": "stale"})
+                result["status"] = "stale"
             else:
                 self.store(order)
-                results.append({"index": i, "identifier": order["identifier"], "status": "stored"})
+            results.append(result)
         status = 207 if problems else 200
-        return httpx.Response(status, json={"message": "Success" if status == 200 else "Multi-Status",
-                                            "results": results, "stale": []})
+        message = "Success" if status == 200 else "Multi-Status"
+        return httpx.Response(status, json={"message": message, "results": results, "stale": []})
 
     def store(self, order: dict[str, Any]) -> None:
         with self.lock:
             self.stored.setdefault(str(order["identifier"]), []).append(order)
 
     def invalid(self, errors: list[dict[str, str]]) -> httpx.Response:
-        return httpx.Response(422, json={"message": "Validation Failed", "errors": errors, "request_id": "r-422"})
+        return httpx.Response(
+            422, json={"message": "Validation Failed", "errors": errors, "request_id": "r-422"}
+        )
 
     def get(self, request: httpx.Request) -> httpx.Response:
         identifier = request.url.path.rsplit("/", 1)[-1]

@@ -36,8 +36,12 @@ def batches(orders: list[SourceOrder], limits: BatchLimits) -> list[Batch]:
     return list(plan_batches(iter(orders), limits, 0, lambda: next(seq)))
 
 
-@given(st.lists(st.integers(min_value=0, max_value=300), max_size=60), st.integers(min_value=40, max_value=900))
-def test_batches_never_exceed_the_body_or_count_limit_and_keep_every_order_in_order(pads: list[int], max_body: int) -> None:
+@given(
+    st.lists(st.integers(min_value=0, max_value=300), max_size=60), st.integers(min_value=40, max_value=900)
+)
+def test_batches_never_exceed_the_body_or_count_limit_and_keep_every_order_in_order(
+    pads: list[int], max_body: int
+) -> None:
     limits = BatchLimits(max_body_bytes=max_body, max_orders_per_request=7)
     orders = [order(f"o{i}", pad="x" * pad) for i, pad in enumerate(pads)]
     planned = batches(orders, limits)
@@ -164,21 +168,32 @@ RECORDED_207 = {
             "index": 1,
             "identifier": "B-2",
             "status": "rejected",
-            "errors": [{"field": "orders/1/items/0/sku", "code": "missing_field", "message": "sku is required"}],
+            "errors": [
+                {"field": "orders/1/items/0/sku", "code": "missing_field", "message": "sku is required"}
+            ],
         },
         {"index": 2, "identifier": "C-3", "status": "stale"},
     ],
-    "stale": [{"order_identifier": "C-3", "item_identifier": None}, {"order_identifier": "C-3", "item_identifier": "7"}],
+    "stale": [
+        {"order_identifier": "C-3", "item_identifier": None},
+        {"order_identifier": "C-3", "item_identifier": "7"},
+    ],
 }
 
 
 def test_a_207_shaped_as_issue_10_specifies_gives_each_order_its_outcome() -> None:
     api = FakeApi()
     api.before = lambda request, orders: httpx.Response(207, json=RECORDED_207)
-    settled = settle(client_for(api), one_batch([order("A-1"), order("B-2"), order("C-3")]), partial_success=True)
+    settled = settle(
+        client_for(api), one_batch([order("A-1"), order("B-2"), order("C-3")]), partial_success=True
+    )
     assert [outcome.status for outcome in settled.outcomes] == ["stored", "rejected", "stale"]
     assert settled.outcomes[1].errors == [
-        {"field": "items/0/sku", "request_field": "orders/1/items/0/sku", "code": "missing_field",
-         "message": "sku is required"}
+        {
+            "field": "items/0/sku",
+            "request_field": "orders/1/items/0/sku",
+            "code": "missing_field",
+            "message": "sku is required",
+        }
     ]
     assert settled.stale_records == 2

@@ -22,8 +22,11 @@ def test_the_client_batches_within_the_apis_default_limits() -> None:
 def test_the_readme_limits_table_shows_the_same_defaults() -> None:
     table = {
         match["variable"]: int(match["value"].replace(",", ""))
-        for match in re.finditer(r"^\| [^|]+ \| (?P<value>[\d,]+)[^|]*\| `(?P<variable>[A-Z_]+)` \|$",
-                                 README.read_text(), re.MULTILINE)
+        for match in re.finditer(
+            r"^\| [^|]+ \| (?P<value>[\d,]+)[^|]*\| `(?P<variable>[A-Z_]+)` \|$",
+            README.read_text(),
+            re.MULTILINE,
+        )
     }
     client = asdict(BatchLimits())
     assert {variable: client[field] for field, variable in LIMITS_ENVIRONMENT.items()} == table

@@ -25,13 +25,23 @@ def write_jsonl(path: Path, orders: list[dict[str, Any]]) -> Path:
 
 
 def run(
-    api: FakeApi, options: PushOptions, stop: threading.Event | None = None, key: str | None = None, **policy: Any
+    api: FakeApi,
+    options: PushOptions,
+    stop: threading.Event | None = None,
+    key: str | None = None,
+    **policy: Any,
 ) -> PushSummary:
     client_options = ClientOptions(retry=RetryPolicy(base_delay=0.001, **policy), max_connections=8)
 
     def factory(on_retry: Any, stop_event: threading.Event) -> ForwardOrdersClient:
-        return ForwardOrdersClient("http://api.test", key or api.key, options=client_options,
-                                   transport=api.transport(), stop=stop_event, on_retry=on_retry)
+        return ForwardOrdersClient(
+            "http://api.test",
+            key or api.key,
+            options=client_options,
+            transport=api.transport(),
+            stop=stop_event,
+            on_retry=on_retry,
+        )
 
     return push(options, factory, stop=stop)
 
@@ -42,12 +52,16 @@ def rejects(path: Path) -> list[dict[str, Any]]:
 
 def orders_file(tmp_path: Path, count: int = 500, bad: set[int] | None = None) -> Path:
     bad = bad if bad is not None else {i for i in range(count) if i % 37 == 3}
-    orders = [{"identifier": f"o{i}", "items": [], **({"bad": True} if i in bad else {})} for i in range(count)]
+    orders = [
+        {"identifier": f"o{i}", "items": [], **({"bad": True} if i in bad else {})} for i in range(count)
+    ]
     return write_jsonl(tmp_path / "orders.jsonl", orders)
 
 
 @pytest.mark.parametrize("per_order", [False, True])
-def test_every_invalid_order_is_rejected_once_and_every_valid_one_stored(tmp_path: Path, per_order: bool) -> None:
+def test_every_invalid_order_is_rejected_once_and_every_valid_one_stored(
+    tmp_path: Path, per_order: bool
+) -> None:
     api = FakeApi(per_order=per_order)
     path = orders_file(tmp_path)
     summary = run(api, PushOptions([path], concurrency=4, limits=BatchLimits(max_orders_per_request=20)))
@@ -103,7 +117,9 @@ def test_an_orders_updates_are_never_in_flight_together_and_the_last_one_wins(tm
         assert versions == sorted(versions) and versions[-1] == max(i for i in range(200) if i % 7 == name)
 
 
-def test_a_stopped_push_checkpoints_the_acknowledged_prefix_and_resumes_without_duplicates(tmp_path: Path) -> None:
+def test_a_stopped_push_checkpoints_the_acknowledged_prefix_and_resumes_without_duplicates(
+    tmp_path: Path,
+) -> None:
     api = FakeApi(per_order=True)
     path = orders_file(tmp_path, 400)
     stop = threading.Event()
@@ -128,7 +144,9 @@ def test_a_stopped_push_checkpoints_the_acknowledged_prefix_and_resumes_without_
 
     api.before = None
     requests_before = len(api.requests)
-    second = run(api, PushOptions([path], resume=True, concurrency=4, limits=BatchLimits(max_orders_per_request=20)))
+    second = run(
+        api, PushOptions([path], resume=True, concurrency=4, limits=BatchLimits(max_orders_per_request=20))
+    )
     assert second.exit_code == 1
     assert second.totals.stored + second.totals.rejected == 400
     assert len(api.requests) - requests_before == (400 - done) // 20
@@ -174,7 +192,9 @@ def test_a_json_file_broken_half_way_pushes_what_came_before_and_stops(tmp_path:
 
 def test_several_inputs_one_rejects_file_and_local_rejects(tmp_path: Path) -> None:
     api = FakeApi(per_order=True)
-    first = write_jsonl(tmp_path / "a.jsonl", [{"identifier": "a1", "items": []}, {"identifier": "a2", "bad": 1}])
+    first = write_jsonl(
+        tmp_path / "a.jsonl", [{"identifier": "a1", "items": []}, {"identifier": "a2", "bad": 1}]
+    )
     second = tmp_path / "b.csv"
     second.write_text("order_identifier,item_identifier,upc,sku,quantity\nb1,1,007,S,1\nb2,1,1,S,1\n")
     third = tmp_path / "c.jsonl"

@@ -41,7 +41,12 @@ def test_jsonl_lines_are_sent_as_written_and_located_by_line(tmp_path: Path) -> 
     assert orders[0].body == b'{"identifier": 12345678901234567890, "items": [{"quantity": 1.50}]}'
     assert [order.identifier for order in orders] == ["12345678901234567890", "A-1", None, None, None, "last"]
     assert [order.problem[0] if order.problem else None for order in orders] == [
-        None, None, "invalid_json", "invalid_json", "invalid_json", None,
+        None,
+        None,
+        "invalid_json",
+        "invalid_json",
+        "invalid_json",
+        None,
     ]
     assert orders[3].text == '{"identifier": "B", "items": [], "n": NaN}'
     assert (orders[5].items, orders[5].most_labels) == (2, 3)
@@ -60,9 +65,21 @@ def test_a_line_longer_than_a_request_is_rejected_without_being_held(tmp_path: P
 
 def test_a_rejects_file_line_is_read_as_the_order_it_holds(tmp_path: Path) -> None:
     path = tmp_path / "orders.jsonl.rejects.jsonl"
-    record = {"source": "orders.jsonl", "line": 7, "identifier": "A", "errors": [],
-              "order": {"identifier": "A", "items": [{"upc": 12345678901234567890}]}}
-    unreadable = {"source": "orders.jsonl", "line": 8, "identifier": None, "errors": [], "order": None, "text": "{x"}
+    record = {
+        "source": "orders.jsonl",
+        "line": 7,
+        "identifier": "A",
+        "errors": [],
+        "order": {"identifier": "A", "items": [{"upc": 12345678901234567890}]},
+    }
+    unreadable = {
+        "source": "orders.jsonl",
+        "line": 8,
+        "identifier": None,
+        "errors": [],
+        "order": None,
+        "text": "{x",
+    }
     path.write_text(json.dumps(record) + "\n" + json.dumps(unreadable) + "\n")
     orders = read(path, "jsonl")
     assert orders[0].body == b'{"identifier":"A","items":[{"upc":12345678901234567890}]}'
@@ -146,8 +163,12 @@ def test_csv_rows_become_orders_with_every_value_kept_as_text(tmp_path: Path) ->
             ],
         },
         {"identifier": "B-2", "updated_at": "2024-01-01T00:00:00Z", "items": []},
-        {"identifier": "C-3", "concept": "Multi\nline", "postal_code": "10001",
-         "items": [{"identifier": "1", "upc": "1", "sku": "S", "quantity": "1"}]},
+        {
+            "identifier": "C-3",
+            "concept": "Multi\nline",
+            "postal_code": "10001",
+            "items": [{"identifier": "1", "upc": "1", "sku": "S", "quantity": "1"}],
+        },
     ]
     assert b'"value":998877665544' in (orders[0].body or b"")
     assert [(o.location.line, o.location.last_line) for o in orders] == [(2, 3), (4, 4), (5, 6)]
@@ -163,7 +184,9 @@ def test_csv_rows_become_orders_with_every_value_kept_as_text(tmp_path: Path) ->
         ('A,,,,,1,1,S,1,,"{""a"":1}",,\n', "must be a JSON array"),
     ],
 )
-def test_a_csv_order_that_cannot_be_mapped_is_rejected_with_its_lines(tmp_path: Path, rows: str, problem: str) -> None:
+def test_a_csv_order_that_cannot_be_mapped_is_rejected_with_its_lines(
+    tmp_path: Path, rows: str, problem: str
+) -> None:
     path = tmp_path / "orders.csv"
     path.write_text(HEADER + rows + "Z,,,,,1,1,S,1,,,,\n")
     orders = read(path, "csv")
@@ -190,7 +213,7 @@ def test_a_csv_without_the_order_identifier_column_is_unreadable(tmp_path: Path)
 # -- resuming at any position gives exactly the rest ----------------------------------------------
 
 rows = st.lists(
-    st.tuples(st.sampled_from(["A", "B", "C"]), st.text("xyz\n\",", max_size=6), st.booleans()),
+    st.tuples(st.sampled_from(["A", "B", "C"]), st.text('xyz\n",', max_size=6), st.booleans()),
     min_size=1,
     max_size=25,
 )
@@ -220,4 +243,6 @@ def test_restarting_from_any_orders_position_reads_exactly_the_orders_after_it(t
         everything = read(tmp_path / name, fmt)
         for cut, order in enumerate(everything):
             rest = read(tmp_path / name, fmt, order.position)
-            assert [(o.body, o.location) for o in rest] == [(o.body, o.location) for o in everything[cut + 1 :]]
+            assert [(o.body, o.location) for o in rest] == [
+                (o.body, o.location) for o in everything[cut + 1 :]
+            ]
