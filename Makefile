@@ -49,6 +49,12 @@ bench: install
 bench-quick:
 	$(MAKE) bench QUICK=1
 
+# `forward-orders push` against the local server: orders/s by concurrency, and the bottleneck
+# (client, serve or moto, by CPU); writes bench/results-push.json.
+.PHONY: bench-push
+bench-push: install
+	$(BIN)/python -m bench push $(if $(QUICK),--quick)
+
 # Re-resolve the pinned versions after editing pyproject.toml.
 lock: install
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements/dev.txt --no-header

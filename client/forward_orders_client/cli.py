@@ -74,7 +74,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = next((argument for argument in arguments if not argument.startswith("-")), None)
     # The client's own commands do not pay for importing the others (the dev tools load boto3).
     args = build_parser(with_plugins=command not in BUILTIN_COMMANDS).parse_args(arguments)
-    status: int = args.run(args)
+    try:
+        status: int = args.run(args)
+    except BrokenPipeError:  # `forward-orders get ... | head`: the reader left, nothing to report
+        sys.stderr.close()
+        return 0
     return status
 
 

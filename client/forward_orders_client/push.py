@@ -95,8 +95,8 @@ class PushSummary:
         done = t.stored + t.stale + t.rejected
         rate = (done - self.resumed_from) / self.elapsed if self.elapsed > 0 else 0.0
         lines = [
-            f"{done:,} orders: {t.stored:,} stored, {t.stale:,} stale, {t.rejected:,} rejected "
-            f"({t.rejected_locally:,} of them by local checks)",
+            f"{done:,} order{'' if done == 1 else 's'}: {t.stored:,} stored, {t.stale:,} stale, "
+            f"{t.rejected:,} rejected ({t.rejected_locally:,} of them by local checks)",
             f"{self.requests:,} requests, {self.retries:,} retries, "
             f"{self.elapsed:.1f} s, {rate:,.0f} orders/s",
         ]
