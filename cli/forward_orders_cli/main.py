@@ -49,8 +49,18 @@ class DevCommand:
         known = set(subparsers.choices)
         self._module.register(subparsers)
         for name in set(subparsers.choices) - known:
-            parser = subparsers.choices[name]
-            parser.set_defaults(run=_reporting_errors(parser.get_default("run")))
+            _guard(subparsers.choices[name])
+
+
+def _guard(parser: argparse.ArgumentParser) -> None:
+    """Wrap the ``run`` of this parser and of every parser below it (``keys create``, ...)."""
+    run = parser.get_default("run")
+    if run is not None:
+        parser.set_defaults(run=_reporting_errors(run))
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in {id(child): child for child in action.choices.values()}.values():
+                _guard(child)
 
 
 def _reporting_errors(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:

@@ -317,6 +317,11 @@ def run_push(args: argparse.Namespace) -> int:
         ProgressBar() if mode == "bar" else LineLog(interval=args.log_interval) if mode == "log" else None
     )
     checkpoint_path = options.checkpoint_path()
+    if args.resume and not checkpoint_path.exists():
+        print(
+            f"forward-orders: no checkpoint at {checkpoint_path}; starting from the beginning",
+            file=sys.stderr,
+        )
     if not args.resume and checkpoint_path.exists():
         print(
             f"forward-orders: {checkpoint_path} is from an earlier push; starting again "
