@@ -312,30 +312,28 @@ class ForwardOrdersClient:
 
     def get_order(self, identifier: str, *, limit: int | None = None) -> StoredOrder | None:
         """The stored order with all its items (following ``next_cursor`` pages), None if there is none."""
-        path = f"/forward_orders/{quote(identifier, safe='')}"
-        pages = self._pages(path, limit)
-        first = next(pages, None)
-        if first is None:
-            return None
-        order: dict[str, Any] = dict(first)
-        order["items"] = list(first.get("items") or [])
-        for page in pages:
-            order["items"].extend(page.get("items") or [])
+        order = self._joined(f"/forward_orders/{quote(identifier, safe='')}", limit, "items")
         return order  # type: ignore[return-value]
 
     def lookup(self, tracking_number: str, *, limit: int | None = None) -> TrackingLookup | None:
         """The items with this tracking or reverse tracking number, None if there is none."""
-        path = f"/tracking/{quote(tracking_number, safe='')}"
+        found = self._joined(f"/tracking/{quote(tracking_number, safe='')}", limit, "matches")
+        return found  # type: ignore[return-value]
+
+    def _joined(self, path: str, limit: int | None, listed: str) -> dict[str, Any] | None:
+        """Every page of a GET as one answer: the first page's fields (the last one's ``truncated``)
+        with the ``listed`` array of all of them."""
         pages = self._pages(path, limit)
         first = next(pages, None)
         if first is None:
             return None
-        result: dict[str, Any] = dict(first)
-        result["matches"] = list(first.get("matches") or [])
+        joined: dict[str, Any] = dict(first)
+        joined[listed] = list(first.get(listed) or [])
         for page in pages:
-            result["matches"].extend(page.get("matches") or [])
-            result["truncated"] = page.get("truncated", result.get("truncated"))
-        return result  # type: ignore[return-value]
+            joined[listed].extend(page.get(listed) or [])
+            if "truncated" in page:
+                joined["truncated"] = page["truncated"]
+        return joined
 
     # -- plumbing -----------------------------------------------------------------------------
 

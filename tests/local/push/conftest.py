@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from common.order_records import ITEM_FIELDS, ORDER_FIELDS
 from tests.processes import stop_process_group
 from tests.reliability.harness import MotoServer, ServeProcess, clean_environment, scan_records, start_serve
 
@@ -74,18 +75,4 @@ def stored_orders(server: ServeProcess, prefix: str) -> dict[str, dict[str, Any]
     return orders
 
 
-CONTRACT_FIELDS = {
-    "identifier",
-    "concept",
-    "postal_code",
-    "created_at",
-    "upc",
-    "sku",
-    "quantity",
-    "tracking_number",
-    "reverse_tracking_number",
-    "dropship_identifier",
-    "shipped_date",
-    "return_policy_end_date",
-    "labels",
-}
+CONTRACT_FIELDS = {"identifier", *ORDER_FIELDS, *ITEM_FIELDS}
