@@ -14,7 +14,7 @@ from tests.reliability.harness import ServeProcess
 def test_exactly_the_invalid_orders_are_rejected_and_the_rest_stored(
     server: ServeProcess, tmp_path: Path
 ) -> None:
-    feed = write_feed(tmp_path / "history.jsonl", "REJ", 2000, invalid_every=97, updates_every=50)
+    feed = write_feed(tmp_path / "history.jsonl", "REJ", 2000, invalid_every=151, updates_every=50)
     rejects = tmp_path / "history.rejects.jsonl"
 
     done = run_push(

@@ -213,3 +213,11 @@ def test_an_empty_input_is_a_success(tmp_path: Path) -> None:
     path.write_text("")
     summary = run(FakeApi(), PushOptions([path]))
     assert summary.exit_code == 0 and summary.totals.orders == 0
+
+
+def test_without_partial_success_a_per_order_server_is_used_all_or_nothing(tmp_path: Path) -> None:
+    api = FakeApi(per_order=True)
+    summary = run(api, PushOptions([orders_file(tmp_path, 100)], partial_success=False))
+    assert summary.exit_code == 1 and summary.totals.rejected == 3
+    assert all(request["params"] == {} for request in api.requests)
+    assert len(api.requests) == 2  # the 422, then the rest
