@@ -17,12 +17,12 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 install: $(STAMP)
 
 # Idempotent: rebuilt only when the lock or the project metadata changes.
-$(STAMP): requirements/dev.txt pyproject.toml
+$(STAMP): requirements/dev.txt pyproject.toml client/pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
 	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements/dev.txt
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e . -e ./client
 	touch $@
 
 chromium: $(CHROMIUM)
@@ -84,6 +84,12 @@ bench: install
 
 bench-quick:
 	$(MAKE) bench QUICK=1
+
+# `forward-orders push` against the local server: orders/s by concurrency, and the bottleneck
+# (client, serve or moto, by CPU); writes bench/results-push.json.
+.PHONY: bench-push
+bench-push: install
+	$(BIN)/python -m bench push $(if $(QUICK),--quick)
 
 # Re-resolve the pinned versions after editing pyproject.toml.
 lock: install

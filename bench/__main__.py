@@ -460,6 +460,11 @@ def table(results: dict[str, Any]) -> str:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["push"]:  # `python -m bench push`: the loader's throughput (bench/push.py)
+        from bench import push
+
+        push.main(sys.argv[2:])
+        return
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="one iteration of each measurement (CI)")
     parser.add_argument("--output", type=Path, help="default: bench/results.json, or results-quick.json")
