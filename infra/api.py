@@ -39,10 +39,9 @@ from __future__ import annotations
 import json
 from typing import cast
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from authorizer.settings import Settings as AuthorizerSettings
@@ -65,12 +64,12 @@ from common.tables import TRACKING_INDEXES
 from forward_orders.settings import Settings as ApiSettings
 from infra.checks import acknowledge
 from infra.config import ServiceConfig
-from infra.functions import ServiceFunction, retention
+from infra.functions import ServiceFunction, handler_of, service_log_group
 from infra.packaging import LambdaPackaging
 
-API_HANDLER = "forward_orders.handler.lambda_handler"
-AUTHORIZER_HANDLER = "authorizer.handler.lambda_handler"
-CONSOLE_HANDLER = "console.handler.lambda_handler"
+API_HANDLER = handler_of(API_FUNCTION)
+AUTHORIZER_HANDLER = handler_of("authorizer")
+CONSOLE_HANDLER = handler_of(CONSOLE_FUNCTION)
 # Three small files from memory: the smallest sizes suffice, and its standard-library start needs no
 # SnapStart.
 CONSOLE_MEMORY_MB = 256
@@ -156,10 +155,9 @@ class Api(Construct):
             self,
             "Handler",
             config=config,
+            packaging=packaging,
+            package=API_FUNCTION,
             description="Forward Orders API: POST and GET /forward_orders, GET /tracking",
-            handler=API_HANDLER,
-            code=packaging.function_code("forward_orders"),
-            layers=[packaging.dependencies],
             memory_mb=config.api_memory_mb,
             timeout_seconds=config.api_timeout_seconds,
             environment={
@@ -176,10 +174,9 @@ class Api(Construct):
             self,
             "Authorizer",
             config=config,
+            packaging=packaging,
+            package="authorizer",
             description="Forward Orders API authorizer: API key to client id",
-            handler=AUTHORIZER_HANDLER,
-            code=packaging.function_code("authorizer"),
-            layers=[packaging.dependencies],
             memory_mb=config.authorizer_memory_mb,
             timeout_seconds=config.authorizer_timeout_seconds,
             environment={AuthorizerSettings.variable("api_keys_table_name"): api_keys_table.table_name},
@@ -193,24 +190,16 @@ class Api(Construct):
             self,
             "Console",
             config=config,
+            packaging=packaging,
+            package=CONSOLE_FUNCTION,
             description="Forward Orders returns desk console: a static page, no data",
-            handler=CONSOLE_HANDLER,
-            code=packaging.function_code(CONSOLE_FUNCTION),
-            layers=[],  # standard library only
             memory_mb=CONSOLE_MEMORY_MB,
             timeout_seconds=CONSOLE_TIMEOUT_SECONDS,
-            environment={},
-            reserved_concurrency=None,
-            provisioned_concurrency=0,
+            dependencies=False,  # standard library only
             snap_start=False,
         )
 
-        self.access_logs = logs.LogGroup(
-            self,
-            "AccessLogs",
-            retention=retention(config.log_retention_days),
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        self.access_logs = service_log_group(self, "AccessLogs", config)
         self.rest_api = apigateway.RestApi(
             self,
             "RestApi",
@@ -236,12 +225,11 @@ class Api(Construct):
         self.stage = self.rest_api.deployment_stage
         # API Gateway creates its execution log group on first use, without retention; creating it
         # here first gives it one, and deletes it with the stack.
-        execution_logs = logs.LogGroup(
+        execution_logs = service_log_group(
             self,
             "ExecutionLogs",
+            config,
             log_group_name=f"API-Gateway-Execution-Logs_{self.rest_api.rest_api_id}/{config.stage_name}",
-            retention=retention(config.log_retention_days),
-            removal_policy=RemovalPolicy.DESTROY,
         )
         self.stage.node.add_dependency(execution_logs)
 

@@ -48,12 +48,12 @@ from constructs import Construct
 from infra.alarms import ABOVE, service_alarm
 from infra.checks import acknowledge
 from infra.config import ServiceConfig
-from infra.functions import ServiceFunction
+from infra.functions import ServiceFunction, handler_of
 from infra.packaging import LambdaPackaging
 from order_events.settings import Settings as PublisherSettings
 
-HANDLER = "order_events.handler.lambda_handler"
 PACKAGE = "order_events"
+HANDLER = handler_of(PACKAGE)
 MEMORY_MB = 256
 # A batch of 100 records is at most ten PutEvents calls of a few tens of milliseconds; the function
 # stops starting calls when one more might not finish (order_events/event_bus.py).
@@ -132,18 +132,15 @@ class OrderEvents(Construct):
             self,
             "Publisher",
             config=config,
+            packaging=packaging,
+            package=PACKAGE,
             description="Forward Orders order events: orders table stream to EventBridge",
-            handler=HANDLER,
-            code=packaging.function_code(PACKAGE),
-            layers=[packaging.dependencies],
             memory_mb=MEMORY_MB,
             timeout_seconds=TIMEOUT_SECONDS,
             environment={
                 PublisherSettings.variable("event_bus_name"): self.bus.event_bus_name,
                 PublisherSettings.variable("event_source"): config.service_name,
             },
-            reserved_concurrency=None,
-            provisioned_concurrency=0,
         )
         self.publisher.grant(BUS_ACTIONS, [self.bus.event_bus_arn])
         self.publisher.grant(STREAM_ACTIONS, [stream_arn])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Annotations, Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -10,9 +12,27 @@ from constructs import Construct
 
 from infra.checks import acknowledge
 from infra.config import ServiceConfig
-from infra.packaging import ARCHITECTURE, RUNTIME
+from infra.packaging import ARCHITECTURE, RUNTIME, LambdaPackaging
 
 ALIAS_NAME = "live"
+
+
+def service_log_group(
+    scope: Construct, construct_id: str, config: ServiceConfig, **options: Any
+) -> logs.LogGroup:
+    """A log group the stack owns: the configured retention, deleted with the stack."""
+    return logs.LogGroup(
+        scope,
+        construct_id,
+        retention=retention(config.log_retention_days),
+        removal_policy=RemovalPolicy.DESTROY,
+        **options,
+    )
+
+
+def handler_of(package: str) -> str:
+    """The handler of the function whose code is ``functions/<package>``."""
+    return f"{package}.handler.lambda_handler"
 
 
 def retention(days: int) -> logs.RetentionDays:
@@ -62,26 +82,24 @@ class ServiceFunction(Construct):
         construct_id: str,
         *,
         config: ServiceConfig,
+        packaging: LambdaPackaging,
+        package: str,
         description: str,
-        handler: str,
-        code: lambda_.Code,
-        layers: list[lambda_.ILayerVersion],
         memory_mb: int,
         timeout_seconds: int,
-        environment: dict[str, str],
-        reserved_concurrency: int | None,
-        provisioned_concurrency: int,
+        environment: dict[str, str] | None = None,
+        reserved_concurrency: int | None = None,
+        provisioned_concurrency: int = 0,
+        dependencies: bool = True,
         snap_start: bool = True,
     ) -> None:
+        """The function of ``package`` (its folder under functions/, handler
+        ``<package>.handler.lambda_handler``), with the dependency layer unless ``dependencies`` is
+        false (a function on the standard library alone)."""
         super().__init__(scope, construct_id)
         # SnapStart where the configuration turns it on and the function's start is worth it.
         snap_start = snap_start and config.snap_start
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            retention=retention(config.log_retention_days),
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        self.log_group = service_log_group(self, "Logs", config)
         self.role = iam.Role(
             self,
             "Role",
@@ -95,15 +113,15 @@ class ServiceFunction(Construct):
             description=description,
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
-            handler=handler,
-            code=code,
-            layers=layers,
+            handler=handler_of(package),
+            code=packaging.function_code(package),
+            layers=[packaging.dependencies] if dependencies else [],
             memory_size=memory_mb,
             timeout=Duration.seconds(timeout_seconds),
             environment={
                 "POWERTOOLS_SERVICE_NAME": config.service_name,
                 "POWERTOOLS_METRICS_NAMESPACE": config.metrics_namespace,
-                **environment,
+                **(environment or {}),
             },
             role=self.role,
             log_group=self.log_group,

@@ -42,6 +42,22 @@ def stop_process_group(process: subprocess.Popen[Any]) -> None:
     process.wait(timeout=10)
 
 
+def local_dynamodb(endpoint: str, region: str = REGION, **config: Any) -> Any:
+    """A client of a DynamoDB on loopback (moto's server, ``serve``'s embedded one), which takes
+    any credentials: throwaway ones, so the client can never sign for a real account."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+        config=Config(retries={"mode": "standard", "max_attempts": 3}, **config),
+    )
+
+
 def clean_environment(**extra: str) -> dict[str, str]:
     """This process's environment without anything that could point at a real AWS account."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
@@ -118,18 +134,9 @@ class ServeProcess:
         return dict(json.loads(self.state_file.read_text()))
 
     def dynamodb(self) -> Any:
-        """A client of the server's DynamoDB, found through its state file (the embedded one takes
-        any credentials)."""
-        import boto3
-
+        """A client of the server's DynamoDB, found through its state file."""
         state = self.state()
-        return boto3.client(
-            "dynamodb",
-            endpoint_url=state["dynamodb_endpoint"],
-            region_name=state["region"],
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+        return local_dynamodb(state["dynamodb_endpoint"], state["region"])
 
     def call(
         self,

@@ -110,30 +110,21 @@ def _add_connection(parser: argparse.ArgumentParser) -> None:
         default=os.environ.get(KEY_VARIABLE),
         help=f"the client key (default ${KEY_VARIABLE}; prefer the variable: others can see a command line)",
     )
-    parser.add_argument(
-        "--max-attempts",
-        type=_positive,
-        default=RetryPolicy.max_attempts,
-        help="attempts per request, the first included (default %(default)s)",
-    )
-    parser.add_argument(
-        "--max-retry-seconds",
-        type=_non_negative_float,
-        default=RetryPolicy.max_elapsed_seconds,
-        help="time one request may spend retrying (default %(default)s)",
-    )
-    parser.add_argument(
-        "--max-backoff",
-        type=_non_negative_float,
-        default=RetryPolicy.max_delay,
-        help="longest wait between two attempts, unless the server asks for more (default %(default)s)",
-    )
-    parser.add_argument(
-        "--timeout",
-        type=_non_negative_float,
-        default=ClientOptions.read_timeout,
-        help="seconds to wait for an answer (default %(default)s)",
-    )
+    _add_options(
+        parser,
+        ("--max-attempts", _positive, RetryPolicy.max_attempts, "attempts per request, the first included"),
+        ("--max-retry-seconds", _non_negative_float, RetryPolicy.max_elapsed_seconds,
+         "time one request may spend retrying"),
+        ("--max-backoff", _non_negative_float, RetryPolicy.max_delay,
+         "longest wait between two attempts, unless the server asks for more"),
+        ("--timeout", _non_negative_float, ClientOptions.read_timeout, "seconds to wait for an answer"),
+    )  # fmt: skip
+
+
+def _add_options(parser: argparse.ArgumentParser, *options: tuple[str, Any, Any, str]) -> None:
+    """Options of a value with a default: (flag, type, default, help), the default shown."""
+    for flag, kind, default, text in options:
+        parser.add_argument(flag, type=kind, default=default, help=f"{text} (default %(default)s)")
 
 
 def _client_options(
@@ -197,43 +188,16 @@ def _register_push(subparsers: Any) -> None:
         action="store_true",
         help="continue from the checkpoint of an interrupted push of the same files",
     )
-    parser.add_argument(
-        "--concurrency",
-        type=_positive,
-        default=DEFAULT_CONCURRENCY,
-        help="batches in flight at once (default %(default)s)",
-    )
-    parser.add_argument(
-        "--rate",
-        type=_non_negative_float,
-        default=DEFAULT_RATE,
-        help="at most this many requests per second, 0 for no limit (default %(default)s, "
-        "inside the API's standard per-client tier)",
-    )
-    parser.add_argument(
-        "--max-body-bytes",
-        type=_positive,
-        default=defaults.max_body_bytes,
-        help="bytes per request body (default %(default)s)",
-    )
-    parser.add_argument(
-        "--max-orders-per-request",
-        type=_positive,
-        default=defaults.max_orders_per_request,
-        help="orders per request (default %(default)s)",
-    )
-    parser.add_argument(
-        "--max-items-per-order",
-        type=_positive,
-        default=defaults.max_items_per_order,
-        help="items an order may have (default %(default)s)",
-    )
-    parser.add_argument(
-        "--max-labels-per-item",
-        type=_positive,
-        default=defaults.max_labels_per_item,
-        help="labels an item may have (default %(default)s)",
-    )
+    _add_options(
+        parser,
+        ("--concurrency", _positive, DEFAULT_CONCURRENCY, "batches in flight at once"),
+        ("--rate", _non_negative_float, DEFAULT_RATE,
+         "at most this many requests per second, 0 for no limit, inside the API's standard per-client tier"),
+        ("--max-body-bytes", _positive, defaults.max_body_bytes, "bytes per request body"),
+        ("--max-orders-per-request", _positive, defaults.max_orders_per_request, "orders per request"),
+        ("--max-items-per-order", _positive, defaults.max_items_per_order, "items an order may have"),
+        ("--max-labels-per-item", _positive, defaults.max_labels_per_item, "labels an item may have"),
+    )  # fmt: skip
     parser.add_argument(
         "--no-partial-success",
         dest="partial_success",

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from common.api_keys import ApiKeyStore
@@ -20,6 +19,7 @@ from forward_orders_cli.embedded_dynamodb import EmbeddedDynamoDB, ensure_tables
 from forward_orders_cli.local_state import STATE_FILE_ENV, LocalState, write_state
 from forward_orders_cli.main import main
 from tests.api_calls import API_KEYS_TABLE_NAME, REGION, lambda_context
+from tests.processes import local_dynamodb
 
 NO_SERVER = "forward-orders: error: no local server running: start `make run` or pass --table\n"
 
@@ -290,14 +290,7 @@ def local_state(pid: int, endpoint: str, api_keys_table: str) -> LocalState:
 
 
 def embedded_client(embedded: EmbeddedDynamoDB) -> Any:
-    """A client of the embedded DynamoDB with the throwaway credentials ``serve`` gives it."""
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=embedded.endpoint,
-        region_name=REGION,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    return local_dynamodb(embedded.endpoint, REGION)
 
 
 @pytest.fixture

@@ -16,11 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
-from botocore.config import Config
-
 from common.tables import API_KEYS_TABLE, ORDERS_TABLE
-from tests.processes import clean_environment, stop_process_group
+from tests.processes import clean_environment, local_dynamodb, stop_process_group
 
 REGION = "us-east-1"
 
@@ -34,14 +31,7 @@ class MotoServer:
     endpoint: str
 
     def client(self, **config: Any) -> Any:
-        return boto3.client(
-            "dynamodb",
-            endpoint_url=self.endpoint,
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=Config(retries={"mode": "standard", "max_attempts": 3}, **config),
-        )
+        return local_dynamodb(self.endpoint, **config)
 
     def create_tables(self, orders_table: str, api_keys_table: str | None = None) -> None:
         client = self.client()

@@ -58,27 +58,23 @@ def test_the_client_installs_and_pushes_on_its_own(server: ServeProcess, tmp_pat
     feed = write_feed(tmp_path / "feed.jsonl", "ALONE", 40, invalid_every=13)
     env = push_env()
     env.pop("PYTHONPATH", None)
-    done = subprocess.run(
-        [str(command), "push", str(feed.path), "--url", server.url, "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        cwd=tmp_path,
-    )
+
+    def forward_orders(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(command), *argv, "--url", server.url],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            cwd=tmp_path,
+        )
+
+    done = forward_orders("push", str(feed.path), "--json")
     assert done.returncode == 1, done.stderr
     assert json.loads(done.stdout)["totals"]["rejected"] == len(feed.invalid)
     assert stored_orders(server, "ALONE-") == feed.valid
 
-    got = subprocess.run(
-        [str(command), "get", "ALONE-00000", "--url", server.url],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        cwd=tmp_path,
-    )
+    got = forward_orders("get", "ALONE-00000")
     assert got.returncode == 0, got.stderr
     assert json.loads(got.stdout)["identifier"] == "ALONE-00000"
