@@ -77,10 +77,10 @@ CONSOLE_TIMEOUT_SECONDS = 5
 CACHED_IDENTITY_HEADER = "Authorization"
 
 # The only DynamoDB calls each function makes (forward_orders/storage.py, common/api_keys.py).
-# On the orders table: upserts, an order's read, and the concepts of the orders a tracking lookup
-# found (BatchGetItem of order records); on the tracking indexes only (their ARNs, not the table's):
-# the lookup's Query.
-API_TABLE_ACTIONS = ["dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:BatchGetItem"]
+# On the orders table: upserts, an order's read (GetItem of the order record, Query of a page of its
+# items), and the concepts of the orders a tracking lookup found (BatchGetItem of order records); on
+# the tracking indexes only (their ARNs, not the table's): the lookup's Query.
+API_TABLE_ACTIONS = ["dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem"]
 API_INDEX_ACTIONS = ["dynamodb:Query"]
 AUTHORIZER_TABLE_ACTIONS = ["dynamodb:GetItem"]
 

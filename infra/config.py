@@ -15,7 +15,7 @@ import inspect
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, model_validator
 from pydantic.alias_generators import to_camel
 
 from common.dynamodb_client import dynamodb_client
@@ -38,10 +38,6 @@ LOG_RETENTION_DAYS = (
 )  # fmt: skip
 
 
-def _default(model: type[BaseModel], name: str) -> Any:
-    return model.model_fields[name].default
-
-
 def _email_list(value: Any) -> Any:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
@@ -59,16 +55,41 @@ OptionalCount = Annotated[Annotated[int, Field(ge=0)] | None, BeforeValidator(_o
 EmailList = Annotated[list[str], BeforeValidator(_email_list)]
 
 
-class ServiceConfig(BaseModel):
-    """What can differ between deployments of the stack."""
+_CONFIG = ConfigDict(
+    frozen=True,
+    alias_generator=to_camel,
+    populate_by_name=True,
+    extra="forbid",
+    str_strip_whitespace=True,
+)
 
-    model_config = ConfigDict(
-        frozen=True,
-        alias_generator=to_camel,
-        populate_by_name=True,
-        extra="forbid",
-        str_strip_whitespace=True,
-    )
+
+def _api_function_settings() -> type[BaseModel]:
+    """A context key for each of the API function's limits and storage settings (``maxBodyBytes``
+    for ``max_body_bytes``), with the function's own types, defaults and constraints: the function's
+    settings models are the one definition, this only renames them."""
+    fields: dict[str, Any] = {}
+    for model in (Limits, Settings):
+        for name, field in model.model_fields.items():
+            if name in API_SETTINGS_SET_BY_THE_STACK or _is_model(field.annotation):
+                continue
+            fields[name] = (field.annotation, field)
+    return create_model("ApiFunctionSettings", __config__=_CONFIG, **fields)
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+# Set by the stack from what it creates, not by configuration.
+API_SETTINGS_SET_BY_THE_STACK = frozenset({"orders_table_name"})
+
+
+class ServiceConfig(_api_function_settings()):  # type: ignore[misc]  # a base made at run time
+    """What can differ between deployments of the stack. Besides the fields below, every limit and
+    storage setting of the API function (``forward_orders.settings``) is a key of its own."""
+
+    model_config = _CONFIG
 
     # -- names ----------------------------------------------------------------------------------
     stack_name: str = Field(default="ForwardOrders", pattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
@@ -96,16 +117,6 @@ class ServiceConfig(BaseModel):
     log_retention_days: int = 30
     application_log_level: Literal["DEBUG", "INFO", "WARN", "ERROR"] = "INFO"
 
-    # -- the API function's limits and storage behaviour (environment variables) ----------------
-    max_body_bytes: int = Field(default=_default(Limits, "max_body_bytes"), ge=1)
-    max_orders_per_request: int = Field(default=_default(Limits, "max_orders_per_request"), ge=1)
-    max_items_per_order: int = Field(default=_default(Limits, "max_items_per_order"), ge=1)
-    max_labels_per_item: int = Field(default=_default(Limits, "max_labels_per_item"), ge=1)
-    write_concurrency: int = Field(default=_default(Settings, "write_concurrency"), ge=1, le=256)
-    storage_max_attempts: int = Field(default=_default(Settings, "storage_max_attempts"), ge=1, le=10)
-    request_deadline_seconds: float = Field(default=_default(Settings, "request_deadline_seconds"), gt=0)
-    retry_after_seconds: int = Field(default=_default(Settings, "retry_after_seconds"), ge=0)
-
     # -- monitoring -----------------------------------------------------------------------------
     alarm_emails: EmailList = Field(default_factory=list)
     server_error_rate_alarm_percent: float = Field(default=1.0, gt=0, le=100)
@@ -113,6 +124,9 @@ class ServiceConfig(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> ServiceConfig:
+        # The field bounds together, as the function validates them (Limits refuses bounds that
+        # would allow a record or an event over DynamoDB's or EventBridge's limits).
+        Limits.model_validate({name: getattr(self, name) for name in Limits.model_fields})
         worst_case = self.request_deadline_seconds + STORAGE_CALL_WORST_CASE_SECONDS
         if self.api_timeout_seconds <= worst_case:
             raise ValueError(
@@ -148,7 +162,8 @@ class ServiceConfig(BaseModel):
         """The API function's limit and storage variables, named by ``forward_orders.settings``
         itself, so a variable renamed there cannot be silently ignored here."""
         variables = Settings.variables()
-        del variables["orders_table_name"]  # set by the stack from the table it creates
+        for name in API_SETTINGS_SET_BY_THE_STACK:
+            del variables[name]
         environment = {}
         for field, variable in variables.items():
             value = getattr(self, field)

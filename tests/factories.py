@@ -29,6 +29,50 @@ def full_item(identifier: Any = "item-1", **fields: Any) -> dict[str, Any]:
     }
 
 
+# The widest characters (docs/design.md, "The size arithmetic"): an emoji is 4 bytes of UTF-8 (12
+# in a response's escaped JSON); U+1FF7 is 3 bytes and folds (casefold) to 6, the most a tracking
+# number and its index copy can take together; U+0001 is 1 byte and 6 in an event's JSON.
+WIDEST = "\U0001f600"
+WIDEST_FOLDED = "\u1ff7"
+WIDEST_IN_JSON = "\u0001"
+
+
+def worst_case_item(
+    identifier: str, limits: Any, char: str = WIDEST, *, tracking_char: str | None = None
+) -> dict[str, Any]:
+    """An item with every field at its maximum length in ``char`` (tracking numbers in
+    ``tracking_char``), every label there is room for, and the largest quantity. ``identifier``
+    is padded to the longest identifier with ``char``; dates are the longest of their format."""
+    from common.order_records import MAX_IDENTIFIER_LENGTH, MAX_QUANTITY
+
+    def text(bound: int, fill: str = char) -> str:
+        # Letters at both ends: trimming must not shorten it (U+0001 is no whitespace anyway).
+        return fill * bound
+
+    date = "2025-01-31T10:20:30."
+    date += "1" * (limits.max_date_length - len(date))
+    tracking = tracking_char or char
+    return {
+        "identifier": identifier + char * (MAX_IDENTIFIER_LENGTH - len(identifier)),
+        "upc": text(limits.max_upc_length),
+        "sku": text(limits.max_sku_length),
+        "quantity": MAX_QUANTITY,
+        "tracking_number": text(limits.max_tracking_number_length, tracking),
+        "reverse_tracking_number": text(limits.max_tracking_number_length, tracking),
+        "dropship_identifier": text(limits.max_dropship_identifier_length),
+        "shipped_date": date,
+        "return_policy_end_date": date,
+        "labels": [
+            {
+                "type": "barcode",
+                "name": text(limits.max_label_name_length),
+                "value": text(limits.max_label_value_length),
+            }
+            for _ in range(limits.max_labels_per_item)
+        ],
+    }
+
+
 def order(identifier: Any = "order-1", items: list[Any] | None = None, **fields: Any) -> dict[str, Any]:
     """A valid order holding ``items`` (one default item when not given)."""
     return {"identifier": identifier, "items": [item()] if items is None else items, **fields}

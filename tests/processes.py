@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 START_TIMEOUT = 30.0
 REGION = "us-east-1"
@@ -154,6 +155,21 @@ class ServeProcess:
         all_headers = {"Content-Type": "application/json", **auth(key, scheme), **(headers or {})}
         data = raw if raw is not None else (json.dumps(body) if body is not None else None)
         return http_call(self.url, method, path, body=data, headers=all_headers, timeout=timeout)
+
+    def read_order(self, identifier: str, *, key: str) -> dict[str, Any]:
+        """GET /forward_orders/{identifier}, every page of its items followed (``next_cursor``)."""
+        path = f"/forward_orders/{quote(identifier, safe='')}"
+        reply = self.call("GET", path, key=key)
+        assert reply.status == 200, reply.body
+        order: dict[str, Any] = reply.json()
+        while cursor := order.pop("next_cursor", None):
+            reply = self.call("GET", f"{path}?cursor={quote(cursor, safe='')}", key=key)
+            assert reply.status == 200, reply.body
+            page = reply.json()
+            order["items"] += page["items"]
+            if "next_cursor" in page:
+                order["next_cursor"] = page["next_cursor"]
+        return order
 
     def cli(self, *argv: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

@@ -29,7 +29,7 @@ from pydantic_core import core_schema
 
 from common.api_responses import ERROR_STATUSES, REQUEST_ID_HEADER, RETRY_AFTER_HEADER
 from common.api_routes import API_FUNCTION, UPSERT_ORDERS, ApiRoute, served_by
-from forward_orders import models
+from forward_orders import models, paging
 from forward_orders.settings import Limits
 
 OPENAPI_VERSION = "3.1.0"
@@ -61,8 +61,16 @@ WS = _whitespace_class()
 # Contains something besides whitespace: not empty once trimmed.
 NOT_BLANK = f"[^{WS}]"
 BLANK_PATTERN = f"^[{WS}]*$"
+
+
+def trimmed_length_pattern(longest: int, *, blank: bool = False) -> str:
+    """Text of 1 to ``longest`` characters once trimmed (or blank too, when ``blank``)."""
+    core = f"[^{WS}](?:[\\s\\S]{{0,{longest - 2}}}[^{WS}])?" if longest > 1 else f"[^{WS}]"
+    return f"^[{WS}]*(?:{core}){'?' if blank else ''}[{WS}]*$"
+
+
 # Trimmed length 1 to MAX_IDENTIFIER_LENGTH.
-IDENTIFIER_PATTERN = f"^[{WS}]*[^{WS}](?:[\\s\\S]{{0,{models.MAX_IDENTIFIER_LENGTH - 2}}}[^{WS}])?[{WS}]*$"
+IDENTIFIER_PATTERN = trimmed_length_pattern(models.MAX_IDENTIFIER_LENGTH)
 # A digit string from 1 to 2147483647 (MAX_QUANTITY), at most 10 characters once trimmed, written
 # without lookarounds (generators of examples handle them poorly): no leading zero and up to 9
 # digits, or 10 digits up to the maximum, or k leading zeros and up to 9 - k more digits.
@@ -78,9 +86,31 @@ _DAY = (
     "(?:000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
     "|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-9]))"
 )
-_TIME = "T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\\.[0-9]+)?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?"
+_CLOCK = "T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+_OFFSET = "[+-](?:[01][0-9]|2[0-3]):[0-5][0-9]"
+_TIME = f"{_CLOCK}(?:\\.[0-9]+)?(?:Z|{_OFFSET})?"
 DATE_PATTERN = f"^[{WS}]*{_DAY}(?:{_TIME})?[{WS}]*$"
 STORED_DATE_PATTERN = f"^{_DAY}(?:{_TIME})?$"
+_DATE_TIME_LENGTH = len("YYYY-MM-DDTHH:MM:SS")
+
+
+def bounded_date_pattern(longest: int) -> str:
+    """DATE_PATTERN of at most ``longest`` characters once trimmed: the fraction as long as the
+    rest leaves room for, with a Z, an offset or neither."""
+
+    def fraction(room: int) -> str:
+        return f"(?:\\.[0-9]{{1,{room}}})?" if room > 0 else ""
+
+    room = longest - _DATE_TIME_LENGTH - 1  # after the point
+    endings = (("", 0), ("Z", 1), (_OFFSET, 6))
+    fits = [
+        f"{_CLOCK}{fraction(room - length)}{ending}"
+        for ending, length in endings
+        if _DATE_TIME_LENGTH + length <= longest
+    ]
+    return f"^[{WS}]*{_DAY}(?:{'|'.join(fits)})?[{WS}]*$" if fits else f"^[{WS}]*{_DAY}[{WS}]*$"
+
+
 # A format of this document: a real calendar date, or that date with a time (DATE_PATTERN).
 DATE_FORMAT = "date-or-date-time"
 LABEL_TYPE_PATTERN = f"^[{WS}]*(?:{'|'.join(models.LABEL_TYPES)})[{WS}]*$"
@@ -175,7 +205,17 @@ class UnknownValueRule(TypeError):
 
 
 class _RequestSchema(GenerateJsonSchema):
-    """The request models as JSON Schema, each value rule replaced by what it accepts."""
+    """The request models as JSON Schema, each value rule replaced by what it accepts, each field's
+    bound (``models.MaxLength``) by what ``limits`` allows."""
+
+    limits = Limits()
+
+    def function_after_schema(self, schema: core_schema.AfterValidatorFunctionSchema) -> JsonSchemaValue:
+        rule: Any = schema["function"]["function"]
+        if not isinstance(rule, models.MaxLength):
+            return super().function_after_schema(schema)  # pydantic's own (a list's min_length)
+        inner = self.generate_inner(schema["schema"])
+        return _bounded(inner, getattr(self.limits, rule.limit))
 
     def function_before_schema(self, schema: core_schema.BeforeValidatorFunctionSchema) -> JsonSchemaValue:
         rule = _rule_of(schema)
@@ -194,6 +234,24 @@ class _RequestSchema(GenerateJsonSchema):
                 ]
             }
         raise UnknownValueRule(f"openapi.py does not know the rule {_name(rule)}: teach it VALUE_RULES")
+
+
+def _bounded(schema: JsonSchemaValue, longest: int) -> JsonSchemaValue:
+    """A value rule's schema, its text at most ``longest`` characters once trimmed."""
+    alternatives = []
+    for alternative in schema["oneOf"]:
+        kind, pattern = alternative.get("type"), alternative.get("pattern")
+        bound: dict[str, Any] = {}
+        if kind == "integer":
+            # An integer's decimal digits (and sign) count as its length.
+            bound = {"minimum": -(10 ** (longest - 1) - 1), "maximum": 10**longest - 1}
+        elif kind == "string" and pattern == DATE_PATTERN:
+            bound = {"pattern": bounded_date_pattern(longest)}
+        elif kind == "string" and pattern in (None, NOT_BLANK):
+            bound = {"pattern": trimmed_length_pattern(longest, blank=pattern is None)}
+        alternatives.append({**alternative, **bound})
+    note = f" At most {longest} characters once trimmed by default (configurable); longer is invalid."
+    return {**schema, "oneOf": alternatives, "description": schema["description"] + note}
 
 
 def _rule_of(schema: core_schema.BeforeValidatorFunctionSchema) -> Callable[..., Any]:
@@ -229,7 +287,8 @@ COUNT_LIMITS = {
 
 def request_schemas(limits: Limits) -> dict[str, JsonSchemaValue]:
     """OrdersBatch and the models it refers to, by name."""
-    generated = models.OrdersBatch.model_json_schema(schema_generator=_RequestSchema, ref_template=SCHEMA_REF)
+    generator = type("RequestSchema", (_RequestSchema,), {"limits": limits})
+    generated = models.OrdersBatch.model_json_schema(schema_generator=generator, ref_template=SCHEMA_REF)
     definitions: dict[str, JsonSchemaValue] = generated.pop("$defs")
     definitions["OrdersBatch"] = generated
     for name, schema in definitions.items():
@@ -400,6 +459,18 @@ def _operation(route: ApiRoute, limits: Limits) -> JsonSchemaValue:
         }
         for name in route.parameters
     ]
+    for name, text in route.query_parameters.items():
+        schema: JsonSchemaValue = {"type": "string", "minLength": 1}
+        extra = ""
+        if name == paging.LIMIT_PARAMETER:
+            schema = {"type": "integer", "minimum": 1, "maximum": limits.max_page_items}
+            extra = (
+                f" By default {limits.default_page_items}, at most {limits.max_page_items}; the "
+                f"response bound is {limits.max_response_bytes} bytes."
+            )
+        parameters.append(
+            {"name": name, "in": "query", "required": False, "description": text + extra, "schema": schema}
+        )
     if parameters:
         operation["parameters"] = parameters
     if route is UPSERT_ORDERS:

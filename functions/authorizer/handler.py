@@ -50,9 +50,10 @@ def key_store() -> ApiKeyStore:
 def presented_key(headers: dict[str, str] | None) -> str | None:
     """The API key in the request headers (names compared case-insensitively), or None."""
     lowered = {name.lower(): value for name, value in (headers or {}).items() if isinstance(value, str)}
-    authorization = lowered.get("authorization", "").strip()
-    if authorization:
-        scheme, _, credential = authorization.partition(" ")
+    if "authorization" in lowered:
+        # Present, it decides, even empty: a malformed Authorization is a refusal, never a reason
+        # to look at x-api-key instead.
+        scheme, _, credential = lowered["authorization"].strip().partition(" ")
         if scheme.lower() == "bearer" and credential.strip():
             return credential.strip()
         return None

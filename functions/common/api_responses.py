@@ -88,7 +88,22 @@ class StoredOrder(StoredOrderRecord):
     """The order as stored, with all its items. String fields come back as stored (a number sent in
     a string field comes back as its digits); fields never sent are absent."""
 
-    items: Annotated[list[StoredItem], Field(description="Every stored item, sorted by identifier.")]
+    items: Annotated[
+        list[StoredItem],
+        Field(
+            description="A page of the stored items, sorted by identifier: all of them unless "
+            "next_cursor says more follow."
+        ),
+    ]
+    next_cursor: NotRequired[
+        Annotated[
+            str,
+            Field(
+                description="Present when more items follow: pass it back as ?cursor= (with the same "
+                "order and key) for the next page. Absent on the last page."
+            ),
+        ]
+    ]
 
 
 @with_config(SHOWN_CONFIG)

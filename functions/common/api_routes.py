@@ -95,6 +95,8 @@ class ApiRoute:
     errors: tuple[HTTPStatus, ...]
     # Each path parameter's description, for people.
     parameter_descriptions: dict[str, str] = field(default_factory=dict, hash=False)
+    # The query parameters it reads, and each one's description.
+    query_parameters: dict[str, str] = field(default_factory=dict, hash=False)
     # The kinds of API key that may call the route (common/api_keys.py): the authorizer allows an
     # operations key exactly the routes that list it, and the API function checks it again.
     kinds: tuple[str, ...] = (CLIENT_KEY,)
@@ -170,12 +172,18 @@ GET_ORDER = ApiRoute(
     "GET",
     "/forward_orders/{identifier}",
     operation_id="getForwardOrder",
-    summary="Read back one order with all its items",
+    summary="Read back one order with a page of its items (all of them unless next_cursor says more follow)",
     success=StoredOrder,
-    errors=_COMMON_ERRORS,
+    errors=(HTTPStatus.UNPROCESSABLE_ENTITY, *_COMMON_ERRORS),
     parameter_descriptions={
         "identifier": "The order's identifier, percent-encoded as needed; trimmed like a posted one. "
         "One that no POST could have stored (over 255 characters once trimmed) is simply not found."
+    },
+    query_parameters={
+        "limit": "Items a page holds at most (configurable, with its default); a page also ends "
+        "before its body would exceed the response bound. Anything else is 422 invalid on limit.",
+        "cursor": "The next_cursor of the previous page, as it was (opaque; bound to this order and "
+        "this key's client: any other is 422 invalid on cursor).",
     },
 )
 FIND_BY_TRACKING_NUMBER = ApiRoute(

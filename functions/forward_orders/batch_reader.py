@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from common.api_responses import MAX_PROBLEMS, Problem, ProblemCode
 from forward_orders.errors import MalformedBody, PayloadTooLarge, ValidationFailed
-from forward_orders.models import MAX_INTEGER_DIGITS, OrdersBatch, OversizedNumber
+from forward_orders.models import ACTIVE_LIMITS, JsonInteger, OrdersBatch
 from forward_orders.settings import Limits
 
 # Messages for pydantic's own error types (our validators raise the contract's codes directly).
@@ -64,10 +64,10 @@ def decode_body(body: str | None, *, is_base64: bool, limits: Limits) -> Any:
         raise MalformedBody("the request body is not valid JSON: nested too deeply") from exc
 
 
-def _parse_int(digits: str) -> int | OversizedNumber:
-    # Python refuses to convert integers of more than 4,300 digits; such a number is still valid
-    # JSON, so it must reach validation (and fail there, at its own field) instead of crashing here.
-    return int(digits) if len(digits) <= MAX_INTEGER_DIGITS else OversizedNumber(digits)
+def _parse_int(digits: str) -> JsonInteger:
+    # Kept as written: a string field stores the client's exact digits, and an integer too long
+    # for Python's int() (4,300 digits) reaches validation and fails there, at its own field.
+    return JsonInteger(digits)
 
 
 def _reject_constant(name: str) -> Any:
@@ -81,6 +81,7 @@ def read_batch(data: Any, limits: Limits) -> OrdersBatch:
     if over_limit:
         raise ValidationFailed(over_limit[:MAX_PROBLEMS])
     problems = _duplicate_problems(data)
+    active = ACTIVE_LIMITS.set(limits)
     try:
         # Powertools' parse() re-reads a str as JSON text, so a JSON string holding a batch
         # (double-encoded JSON) would pass as the batch: any top-level value other than an object or
@@ -91,6 +92,8 @@ def read_batch(data: Any, limits: Limits) -> OrdersBatch:
             batch = OrdersBatch.model_validate(data)
     except ValidationError as exc:
         problems += [_problem(error) for error in exc.errors(include_url=False, include_input=False)]
+    finally:
+        ACTIVE_LIMITS.reset(active)
     if problems:
         problems.sort(key=_document_order)
         raise ValidationFailed(problems[:MAX_PROBLEMS])
@@ -144,7 +147,7 @@ def _identity(entry: Any) -> str | None:
     value = entry.get("identifier") if isinstance(entry, dict) else None
     if type(value) is str:
         return value.strip() or None
-    if type(value) is int:
+    if type(value) in (JsonInteger, int):
         return str(value)
     return None
 

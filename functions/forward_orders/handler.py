@@ -38,7 +38,7 @@ from common.api_responses import (
 )
 from common.api_routes import API_FUNCTION, FIND_BY_TRACKING_NUMBER, GET_ORDER, UPSERT_ORDERS, served_by
 from common.dynamodb_client import dynamodb_client
-from forward_orders import batch_reader, orders, tracking
+from forward_orders import batch_reader, orders, paging, tracking
 from forward_orders.errors import (
     MalformedBody,
     NotAuthenticated,
@@ -152,8 +152,14 @@ def upsert_forward_orders() -> Response:
 def get_forward_order(identifier: str) -> Response:
     tenant = client_id()
     order_id = _path_parameter("identifier", identifier).strip()
+    settings = get_settings()
     order = orders.get_order(
-        tenant, order_id, orders_table(), deadline_seconds=get_settings().request_deadline_seconds
+        tenant,
+        order_id,
+        orders_table(),
+        page=paging.page_request(app.current_event.query_string_parameters, settings.limits),
+        limits=settings.limits,
+        deadline_seconds=settings.request_deadline_seconds,
     )
     return _json(HTTPStatus.OK, order)
 
@@ -169,6 +175,7 @@ def find_by_tracking_number(tracking_number: str) -> Response:
         deadline_seconds=get_settings().request_deadline_seconds,
         # One clock reading per request: every match's eligibility is judged at the same instant.
         now=request_time(),
+        max_response_bytes=get_settings().limits.max_response_bytes,
     )
     logger.info("tracking lookup", extra={"kind": caller.kind, "matches": len(result["matches"])})
     return _json(HTTPStatus.OK, result)

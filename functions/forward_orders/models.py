@@ -10,13 +10,15 @@ pydantic ``ValidationError`` into the 422 body is a lookup, never a match on mes
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
 
 # The models are Powertools parser models (its BaseModel is pydantic v2's), validated with its
 # parse(); importing the parser costs about 1 % of a cold start (docs/performance.md).
 from aws_lambda_powertools.utilities.parser import BaseModel
-from pydantic import BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 # Fields an update may leave out; they keep their stored value (see docs/design.md). Defined with
@@ -29,6 +31,7 @@ from common.order_records import (  # noqa: F401
     MAX_QUANTITY,
     ORDER_FIELDS,
 )
+from forward_orders.settings import Limits
 
 # YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SS with an optional fraction and an optional Z or ±HH:MM. The
 # return eligibility of a tracking match (eligibility.py) reads stored dates with it too.
@@ -40,27 +43,24 @@ DATE = re.compile(
 )
 _DIGITS = re.compile(r"[0-9]+", re.ASCII)
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
-# JSON integers longer than this are not converted to int at all (see OversizedNumber).
-MAX_INTEGER_DIGITS = 1000
 
 
-class OversizedNumber(str):
-    """A JSON integer of more than ``MAX_INTEGER_DIGITS`` digits, kept as its digits rather than
-    converted (Python refuses int() beyond 4,300 digits): a string field stores the digits, a
-    quantity rejects it, and the JSON parser never fails on it."""
+class JsonInteger(str):
+    """A JSON integer exactly as the body spells it (``-0`` stays ``-0``; 5,000 digits stay 5,000
+    digits): what the JSON parser makes of every integer (batch_reader), so a string field stores
+    the client's own digits and a quantity converts them itself, never the parser."""
 
 
 def _text(value: Any) -> str:
     # type() rather than isinstance(): bool is a subclass of int and must stay an error.
+    if type(value) is JsonInteger:
+        return str(value)
     if type(value) is str:
         if _SURROGATE.search(value):
             # JSON's "\ud800" escapes parse to lone surrogates: not text DynamoDB can store.
             raise PydanticCustomError(ProblemCode.INVALID, "is not valid Unicode text")
         return value.strip()
-    if type(value) is int:
-        return str(value)
-    if type(value) is OversizedNumber:
-        # Still a JSON integer: its exact digits (an identifier this long fails its length rule).
+    if type(value) is int:  # a model built in code rather than from a body
         return str(value)
     raise PydanticCustomError(ProblemCode.INVALID_TYPE, "must be a string")
 
@@ -118,8 +118,12 @@ def quantity(value: Any) -> int:
         raise PydanticCustomError(ProblemCode.MISSING_FIELD, "is required")
     if type(value) is int:
         number = value
-    elif type(value) is OversizedNumber:
-        raise PydanticCustomError(ProblemCode.INVALID, f"must be an integer from 1 to {MAX_QUANTITY}")
+    elif type(value) is JsonInteger:
+        # Its digits are converted only when few enough to be in range (Python refuses int() of
+        # more than 4,300 digits; a sign is allowed, and out of range).
+        if len(value.lstrip("-")) > len(str(MAX_QUANTITY)):
+            raise PydanticCustomError(ProblemCode.INVALID, f"must be an integer from 1 to {MAX_QUANTITY}")
+        number = int(value)
     elif type(value) is str and _DIGITS.fullmatch(value.strip()):
         if len(value.strip()) > len(str(MAX_QUANTITY)):
             raise PydanticCustomError(ProblemCode.INVALID, f"must be an integer from 1 to {MAX_QUANTITY}")
@@ -144,12 +148,50 @@ def required_list(value: Any) -> Any:
     return value
 
 
-RequiredText = Annotated[str, BeforeValidator(required_text)]
-OptionalText = Annotated[str | None, BeforeValidator(optional_text)]
+# The limits the length rules read while a body is validated: batch_reader sets them around the
+# validation (Powertools' parse() passes no validation context); the documented defaults otherwise.
+ACTIVE_LIMITS: ContextVar[Limits] = ContextVar("active_limits", default=Limits())  # noqa: B039 (frozen)
+
+
+@dataclass(frozen=True)
+class MaxLength:
+    """A string field's bound: at most ``Limits.<limit>`` characters once trimmed (``invalid``
+    beyond), checked after the field's value rule."""
+
+    limit: str
+
+    def __call__(self, value: str | None) -> str | None:
+        longest: int = getattr(ACTIVE_LIMITS.get(), self.limit)
+        if value is not None and len(value) > longest:
+            raise PydanticCustomError(ProblemCode.INVALID, f"must be at most {longest} characters")
+        return value
+
+
 Identifier = Annotated[str, BeforeValidator(identifier)]
-OptionalDate = Annotated[str | None, BeforeValidator(optional_date)]
 Quantity = Annotated[int, BeforeValidator(quantity)]
 LabelType = Annotated[Literal["barcode", "text"], BeforeValidator(label_type)]
+OptionalDate = Annotated[
+    str | None, BeforeValidator(optional_date), AfterValidator(MaxLength("max_date_length"))
+]
+# Each string field: its value rule, then its bound.
+Concept = Annotated[
+    str | None, BeforeValidator(optional_text), AfterValidator(MaxLength("max_concept_length"))
+]
+PostalCode = Annotated[
+    str | None, BeforeValidator(optional_text), AfterValidator(MaxLength("max_postal_code_length"))
+]
+Upc = Annotated[str, BeforeValidator(required_text), AfterValidator(MaxLength("max_upc_length"))]
+Sku = Annotated[str, BeforeValidator(required_text), AfterValidator(MaxLength("max_sku_length"))]
+TrackingNumber = Annotated[
+    str | None, BeforeValidator(optional_text), AfterValidator(MaxLength("max_tracking_number_length"))
+]
+DropshipIdentifier = Annotated[
+    str | None, BeforeValidator(optional_text), AfterValidator(MaxLength("max_dropship_identifier_length"))
+]
+LabelName = Annotated[str, BeforeValidator(required_text), AfterValidator(MaxLength("max_label_name_length"))]
+LabelValue = Annotated[
+    str, BeforeValidator(required_text), AfterValidator(MaxLength("max_label_value_length"))
+]
 
 # extra="ignore": unknown fields are neither stored nor an error, so newer clients keep working.
 _MODEL_CONFIG = ConfigDict(extra="ignore", frozen=True)
@@ -159,20 +201,20 @@ class Label(BaseModel):
     model_config = _MODEL_CONFIG
 
     type: LabelType
-    name: RequiredText
-    value: RequiredText
+    name: LabelName
+    value: LabelValue
 
 
 class Item(BaseModel):
     model_config = _MODEL_CONFIG
 
     identifier: Identifier
-    upc: RequiredText
-    sku: RequiredText
+    upc: Upc
+    sku: Sku
     quantity: Quantity
-    tracking_number: OptionalText = None
-    reverse_tracking_number: OptionalText = None
-    dropship_identifier: OptionalText = None
+    tracking_number: TrackingNumber = None
+    reverse_tracking_number: TrackingNumber = None
+    dropship_identifier: DropshipIdentifier = None
     shipped_date: OptionalDate = None
     return_policy_end_date: OptionalDate = None
     labels: list[Label] | None = None
@@ -182,8 +224,8 @@ class Order(BaseModel):
     model_config = _MODEL_CONFIG
 
     identifier: Identifier
-    concept: OptionalText = None
-    postal_code: OptionalText = None
+    concept: Concept = None
+    postal_code: PostalCode = None
     created_at: OptionalDate = None
     items: Annotated[list[Item], BeforeValidator(required_list)]
 

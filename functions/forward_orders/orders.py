@@ -10,10 +10,13 @@ from pydantic_core import PydanticCustomError
 
 from common.api_responses import StoredOrder
 from common.order_records import StoredItem, StoredOrderRecord, project
+from common.record_bounds import RESPONSE_OVERHEAD
 from forward_orders import tracking
 from forward_orders.errors import OrderNotFound
 from forward_orders.models import ITEM_FIELDS, ORDER_FIELDS, Item, Order, OrdersBatch
 from forward_orders.models import identifier as valid_identifier
+from forward_orders.paging import PageRequest, decode_cursor, encode_cursor, json_size
+from forward_orders.settings import Limits
 from forward_orders.storage import OrdersTable, RecordWrite, StoredValue
 
 
@@ -68,18 +71,42 @@ def upsert_orders(
     return UpsertSummary(orders=len(batch.orders), items=sum(len(order.items) for order in batch.orders))
 
 
-def get_order(client_id: str, identifier: str, table: OrdersTable, *, deadline_seconds: float) -> StoredOrder:
-    """The stored order with its items, as the GET response shows it."""
+def get_order(
+    client_id: str,
+    identifier: str,
+    table: OrdersTable,
+    *,
+    page: PageRequest,
+    limits: Limits,
+    deadline_seconds: float,
+) -> StoredOrder:
+    """The stored order with one page of its items, as the GET response shows it: at most
+    ``page.limit`` items, within ``limits.max_response_bytes`` once serialized, and ``next_cursor``
+    when more follow (paging.py)."""
     try:
         # An identifier no POST could have stored is not looked up: it is simply not found (and a
         # key over DynamoDB's size limit would be an error there, not an empty result).
         identifier = valid_identifier(identifier)
     except PydanticCustomError:
         raise OrderNotFound(identifier) from None
-    stored = table.get_order(client_id, identifier, deadline=time.monotonic() + deadline_seconds)
+    after = decode_cursor(page.cursor, client_id, identifier) if page.cursor is not None else None
+    stored = table.read_order(
+        client_id, identifier, after=after, deadline=time.monotonic() + deadline_seconds
+    )
     if stored is None:
         raise OrderNotFound(identifier)
-    return {
-        **project(stored.order, StoredOrderRecord),
-        "items": [project(item, StoredItem) for item in stored.items],
-    }
+    order: StoredOrder = {**project(stored.order, StoredOrderRecord), "items": []}
+    # What the body holds besides its items, with room for the longest cursor.
+    room = limits.max_response_bytes - json_size(order) - RESPONSE_OVERHEAD
+    shown: list[StoredItem] = []
+    for record in stored.items:
+        item = project(record, StoredItem)
+        room -= json_size(item) + 1  # and the comma before it
+        # At least one item a page: the bounds guarantee the largest one fits (settings.Limits).
+        if len(shown) == page.limit or (room < 0 and shown):
+            # One more exists: the next page starts after the last one shown.
+            order["next_cursor"] = encode_cursor(client_id, identifier, shown[-1]["identifier"])
+            break
+        shown.append(item)
+    order["items"] = shown
+    return order

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -29,7 +29,7 @@ from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 # order events function.
 from common.order_records import (
     FIRST_RECEIVED,
-    ITEM_SORT_KEY_PREFIX,  # noqa: F401  (tests read it from here)
+    ITEM_SORT_KEY_PREFIX,
     LAST_RECEIVED,
     ORDER_SORT_KEY,
     PARTITION_SEPARATOR,
@@ -62,6 +62,9 @@ _RETRYABLE_CODES = frozenset(
 )
 
 StoredValue = str | int | list[dict[str, str]]
+# An order's items are read in Queries of this many, doubling up to the most (see read_order).
+_FIRST_ITEMS = 16
+_MOST_ITEMS = 256
 # BatchGetItem reads at most this many keys per call.
 _BATCH_GET_LIMIT = 100
 _SYSTEM_RANDOM = random.SystemRandom()
@@ -78,9 +81,11 @@ class RecordWrite:
 
 
 @dataclass(frozen=True)
-class StoredOrder:
+class OrderPage:
+    """An order record and its items, read from storage as they are consumed."""
+
     order: dict[str, Any]
-    items: list[dict[str, Any]]
+    items: Iterator[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -162,38 +167,74 @@ class OrdersTable:
 
     # -- reads ----------------------------------------------------------------------------------
 
-    def get_order(self, client_id: str, order_identifier: str, deadline: float) -> StoredOrder | None:
-        """The order and its items (sorted by identifier), or None when no order record exists."""
-        order: dict[str, Any] | None = None
-        items: list[dict[str, Any]] = []
-        start_key: dict[str, Any] | None = None
+    def read_order(
+        self, client_id: str, order_identifier: str, *, after: str | None, deadline: float
+    ) -> OrderPage | None:
+        """The order record and its items in identifier order, from the first (``after`` None) or
+        from the one after the item ``after``; None when no order record exists. Strongly
+        consistent (read-your-writes: a client reading back what it just posted sees it): a GetItem
+        of the order record, in parallel with the first Query of the items. The items are read as
+        they are consumed, in Queries that grow from ``_FIRST_ITEMS`` items (a page of large items
+        fills its byte budget early: nothing more is read) to ``_MOST_ITEMS``."""
+        record = self._pool.submit(self._order_record, client_id, order_identifier, deadline)
+        query = self._items_query(client_id, order_identifier, after)
+        first = self._pool.submit(self._items_page, query, None, _FIRST_ITEMS, deadline)
+        try:
+            order = record.result()
+        except BaseException:
+            first.exception()  # waits for it: no call of a request outlives the request
+            raise
+        if order is None:
+            first.exception()
+            return None
+        return OrderPage(order=order, items=self._items(query, first, deadline))
+
+    def _order_record(self, client_id: str, order_identifier: str, deadline: float) -> dict[str, Any] | None:
+        key = {PK: {"S": partition_key(client_id, order_identifier)}, SK: {"S": ORDER_SORT_KEY}}
+        response = self._call(
+            partial(self._client.get_item, TableName=self._table_name, Key=key, ConsistentRead=True),
+            deadline,
+        )
+        raw = response.get("Item")
+        return _record(raw) if raw else None
+
+    def _items_query(self, client_id: str, order_identifier: str, after: str | None) -> dict[str, Any]:
+        values: dict[str, Any] = {":pk": {"S": partition_key(client_id, order_identifier)}}
+        if after is None:
+            condition = "#pk = :pk AND begins_with(#sk, :start)"
+            values[":start"] = {"S": ITEM_SORT_KEY_PREFIX}
+        else:
+            # After that item; the order record ("ORDER") sorts after every item and is skipped.
+            condition = "#pk = :pk AND #sk > :start"
+            values[":start"] = {"S": sort_key(after)}
+        return {
+            "TableName": self._table_name,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": {"#pk": PK, "#sk": SK},
+            "ExpressionAttributeValues": values,
+            "ConsistentRead": True,
+        }
+
+    def _items(
+        self, query: dict[str, Any], first: Future[dict[str, Any]], deadline: float
+    ) -> Iterator[dict[str, Any]]:
+        page, size = first.result(), _FIRST_ITEMS
         while True:
-            request: dict[str, Any] = {
-                "TableName": self._table_name,
-                "KeyConditionExpression": "#pk = :pk",
-                "ExpressionAttributeNames": {"#pk": PK},
-                "ExpressionAttributeValues": {":pk": {"S": partition_key(client_id, order_identifier)}},
-                # Read-your-writes: a client reading back what it just posted sees it.
-                "ConsistentRead": True,
-            }
-            if start_key is not None:
-                request["ExclusiveStartKey"] = start_key
-            page = self._call(partial(self._client.query, **request), deadline)
-            for raw in page.get("Items", []):
-                record = _record(raw)
-                if raw[SK]["S"] == ORDER_SORT_KEY:
-                    order = record
-                else:
-                    items.append(record)
+            yield from (_record(raw) for raw in page.get("Items", []) if raw[SK]["S"] != ORDER_SORT_KEY)
             start_key = page.get("LastEvaluatedKey")
             if not start_key:
-                break
-        if order is None:
-            return None
-        # Sort keys order items by identifier already; sorting again costs nothing and does not
-        # depend on that layout detail.
-        items.sort(key=lambda item: item["identifier"])
-        return StoredOrder(order=order, items=items)
+                return
+            size = min(size * 2, _MOST_ITEMS)
+            page = self._items_page(query, start_key, size, deadline)
+
+    def _items_page(
+        self, query: dict[str, Any], start_key: dict[str, Any] | None, size: int, deadline: float
+    ) -> dict[str, Any]:
+        request = {**query, "Limit": size}
+        if start_key is not None:
+            request["ExclusiveStartKey"] = start_key
+        page: Any = self._call(partial(self._client.query, **request), deadline)
+        return dict(page)
 
     # -- tracking lookup (docs/tracking.md) ------------------------------------------------------
 

@@ -35,9 +35,11 @@ from typing import Any, cast
 
 from common.api_responses import TrackingLookup, TrackingMatch
 from common.order_records import StoredItem, project
+from common.record_bounds import RESPONSE_OVERHEAD
 from common.tables import TRACKING_CLIENT_KEY, TRACKING_INDEXES
 from forward_orders.eligibility import return_eligibility
 from forward_orders.errors import TrackingNumberNotFound
+from forward_orders.paging import fitting, json_size
 from forward_orders.storage import OrdersTable, StoredValue, TrackedItem
 
 # DynamoDB's limit on a partition key value, index keys included.
@@ -94,12 +96,19 @@ class Match:
 
 
 def lookup(
-    client_id: str | None, scanned: str, table: OrdersTable, *, deadline_seconds: float, now: datetime
+    client_id: str | None,
+    scanned: str,
+    table: OrdersTable,
+    *,
+    deadline_seconds: float,
+    now: datetime,
+    max_response_bytes: int,
 ) -> TrackingLookup:
     """Every item whose tracking number or reverse tracking number is ``scanned``: a client's own
     (``client_id``), or every client's, each labelled with its client (``client_id`` None, an
-    operations key), with its return eligibility at ``now``. Raises TrackingNumberNotFound when
-    there is none."""
+    operations key), with its return eligibility at ``now``. At most ``MAX_MATCHES`` of them, and
+    as many as fit in ``max_response_bytes`` once serialized (``truncated`` says there were more).
+    Raises TrackingNumberNotFound when there is none."""
     normalised = normalise(scanned)
     if not normalised:
         raise TrackingNumberNotFound()
@@ -115,11 +124,13 @@ def lookup(
     concepts = table.order_concepts(
         {(match.client_id, match.order_identifier) for match in matches}, deadline=deadline
     )
-    return {
-        "tracking_number": normalised,
-        "matches": [_shown(match, concepts, labelled=client_id is None, now=now) for match in matches],
-        "truncated": truncated,
-    }
+    shown = [_shown(match, concepts, labelled=client_id is None, now=now) for match in matches]
+    answer: TrackingLookup = {"tracking_number": normalised, "matches": [], "truncated": truncated}
+    # At least one: the bounds guarantee one match of the largest item fits (settings.Limits).
+    count = max(fitting(shown, max_response_bytes - json_size(answer) - RESPONSE_OVERHEAD), 1)
+    answer["matches"] = shown[:count]
+    answer["truncated"] = truncated or count < len(shown)
+    return answer
 
 
 def _match(found: TrackedItem) -> Match:

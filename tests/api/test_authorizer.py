@@ -289,7 +289,11 @@ def test_non_string_header_values_are_ignored(acme_key: str) -> None:
         ({"authorization": "bearer  abc "}, "abc"),
         ({"X-API-Key": " abc "}, "abc"),
         ({"Authorization": "Basic abc", "x-api-key": "def"}, None),
-        ({"Authorization": "", "x-api-key": "def"}, "def"),
+        # Present, Authorization decides, even empty or blank (a malformed credential: issue 9).
+        ({"Authorization": "", "x-api-key": "def"}, None),
+        ({"Authorization": "   ", "x-api-key": "def"}, None),
+        ({"x-api-key": "def", "AUTHORIZATION": "Bearer abc"}, "abc"),
+        ({"x-api-key": "  "}, None),
         ({"Authorization": "Bearer"}, None),
         ({}, None),
         (None, None),

@@ -385,8 +385,11 @@ def test_connection_failures_are_502(monkeypatch: pytest.MonkeyPatch, error: Exc
     assert response.headers["retry-after"] == "1"
 
 
-def test_a_read_from_failing_storage_is_502(monkeypatch: pytest.MonkeyPatch) -> None:
-    flaky, _ = break_storage(monkeypatch, "InternalServerError", operation="query", status=500)
+@pytest.mark.parametrize("operation", ["get_item", "query"])
+def test_a_read_from_failing_storage_is_502(monkeypatch: pytest.MonkeyPatch, operation: str) -> None:
+    # A GET reads the order record (GetItem) and its items (Query): either failing is a 502.
+    assert post_orders(batch(order("o"))).status == 200
+    flaky, _ = break_storage(monkeypatch, "InternalServerError", operation=operation, status=500)
     event = get_event("o")
     response = call_api(event)
     assert_json_error(response, 502, "Bad Gateway", event)

@@ -111,10 +111,16 @@ ROWS: list[Row] = [
         check=_error("invalid", "orders/0/identifier"),
     ),
     Row(
-        "a 200,000-digit postal code (stored as its digits)",
-        200,
+        "a 200,000-digit postal code (over its bound: invalid, not a crash)",
+        422,
         b'{"orders":[{"identifier":"big-number","postal_code":' + b"9" * 200_000 + b',"items":[]}]}',
-        writes=records("big-number"),
+        check=_error("invalid"),
+    ),
+    Row(
+        "a 32-digit postal code (at its bound, stored as its digits)",
+        200,
+        b'{"orders":[{"identifier":"bound-number","postal_code":' + b"9" * 32 + b',"items":[]}]}',
+        writes=records("bound-number"),
     ),
     Row(
         "1e400 as quantity",
@@ -132,10 +138,16 @@ ROWS: list[Row] = [
     ),
     Row("NaN", 400, b'{"orders":[{"identifier":NaN,"items":[]}]}'),
     Row(
-        "a 250,000-character string",
-        200,
+        "a 250,000-character string (over its bound)",
+        422,
         batch(order("big-string", concept="c" * 250_000)),
-        writes=records("big-string", "1"),
+        check=_error("invalid"),
+    ),
+    Row(
+        "a 255-character concept of 4-byte characters (at its bound)",
+        200,
+        batch(order("bound-string", concept="\U0001f600" * 255)),
+        writes=records("bound-string", "1"),
     ),
     Row(
         "a 300,000-character string (over the body limit)",

@@ -39,9 +39,7 @@ class Cluster:
         return server.call("POST", "/forward_orders", key=KEY, body=body, timeout=60)
 
     def get(self, identifier: str) -> dict[str, Any]:
-        reply = self.servers[0].call("GET", f"/forward_orders/{identifier}", key=KEY)
-        assert reply.status == 200, reply.body
-        return dict(reply.json())
+        return self.servers[0].read_order(identifier, key=KEY)
 
 
 @pytest.fixture(scope="module")

@@ -357,8 +357,9 @@ def test_each_storage_attempt_is_one_http_request(service: Service, monkeypatch:
     wall = time.monotonic() - started
 
     attempts = 4  # STORAGE_MAX_ATTEMPTS's default
-    assert injector.calls == {"UpdateItem": 2 * attempts, "Query": attempts}  # 2 records, 1 read
-    assert len(service.sleeps) == 3 * (attempts - 1)
+    # 2 records; a read is the order record and its items, in parallel.
+    assert injector.calls == {"UpdateItem": 2 * attempts, "GetItem": attempts, "Query": attempts}
+    assert len(service.sleeps) == 4 * (attempts - 1)
     assert wall < 0.5  # the adapter's backoff is recorded, not slept; nothing else waits
 
 

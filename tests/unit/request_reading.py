@@ -16,7 +16,20 @@ from tests.factories import batch, item, order
 
 DEFAULT_LIMITS = Limits()
 # Large enough that no count limit gets in the way of tests about other rules.
-ROOMY = Limits(max_body_bytes=50_000_000, max_orders_per_request=1000, max_items_per_order=1000)
+ROOMY = Limits(
+    max_body_bytes=50_000_000,
+    max_orders_per_request=1000,
+    max_items_per_order=1000,
+    # Every string field long enough for the numbers and texts of the tests of other rules.
+    **{
+        name: 100
+        for name in ("max_concept_length", "max_postal_code_length", "max_upc_length", "max_sku_length")
+    },
+    **{name: 100 for name in ("max_tracking_number_length", "max_dropship_identifier_length")},
+    **{name: 100 for name in ("max_date_length", "max_label_name_length", "max_label_value_length")},
+)
+# One label value longer than Python's int() takes (4,300 digits), within the record bounds.
+LONG_LABEL_VALUES = Limits(max_labels_per_item=1, max_label_value_length=5000)
 
 
 class RawJson(str):

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
@@ -307,6 +308,14 @@ def table(dynamodb: Any) -> Iterator[OrdersTable]:
     orders_table._pool.shutdown()
 
 
+def read_back(table: OrdersTable, order_id: str, *, after: str | None = None, deadline: float = FAR) -> Any:
+    """The order and every item after ``after``, as lists (the adapter reads items as consumed)."""
+    stored = table.read_order("acme", order_id, after=after, deadline=deadline)
+    if stored is None:
+        return None
+    return SimpleNamespace(order=stored.order, items=list(stored.items))
+
+
 def write(order_id: str, item_id: str | None = None, client: str = "acme", **fields: Any) -> RecordWrite:
     return RecordWrite(client, order_id, item_id, {"identifier": item_id or order_id, **fields})
 
@@ -320,7 +329,7 @@ def test_many_records_are_upserted_concurrently(table: OrdersTable, dynamodb: An
     stored = scan(dynamodb)
     assert len(stored) == 12 + 12 * 15
     for i in (0, 7, 11):
-        order = table.get_order("acme", f"o{i}", deadline=FAR)
+        order = read_back(table, f"o{i}")
         assert order is not None
         assert order.order["concept"] == f"c{i}"
         assert [entry["upc"] for entry in order.items] == sorted(f"u{i}-{j}" for j in range(15))
@@ -369,7 +378,7 @@ def test_concurrent_writers_of_one_order_lose_no_item_and_no_field(table: Orders
 
     with ThreadPoolExecutor(max_workers=writers) as pool:
         list(pool.map(writer, range(writers)))
-    order = table.get_order("acme", "shared", FAR)
+    order = read_back(table, "shared")
     assert order is not None
     assert order.order["concept"] in {f"concept-{n}" for n in range(writers)}
     assert order.order["postal_code"] in {f"p{n}" for n in range(1, writers, 2)}
@@ -386,7 +395,7 @@ def test_an_upsert_sets_only_the_fields_it_carries(table: OrdersTable) -> None:
     table.upsert([write("o", "i", upc="u1", sku="s1", quantity=2)], "2025-01-01T00:00:00.000Z", FAR)
     table.upsert([write("o", "i", sku="s2")], "2025-01-02T00:00:00.000Z", FAR)
     table.upsert([write("o")], "2025-01-03T00:00:00.000Z", FAR)
-    order = table.get_order("acme", "o", FAR)
+    order = read_back(table, "o")
     assert order is not None
     assert order.items == [
         {
@@ -411,10 +420,10 @@ def test_values_round_trip_with_their_types(table: OrdersTable) -> None:
         "2025-01-01T00:00:00.000Z",
         FAR,
     )
-    order_items = table.get_order("acme", "o", FAR)
+    order_items = read_back(table, "o")
     assert order_items is None  # no order record was written, so there is no order
     table.upsert([write("o")], "2025-01-01T00:00:00.000Z", FAR)
-    stored = table.get_order("acme", "o", FAR)
+    stored = read_back(table, "o")
     assert stored is not None
     entry = stored.items[0]
     assert entry["upc"] == "12345678901234567890"
@@ -472,7 +481,7 @@ def test_query_pagination_against_moto(dynamodb: Any) -> None:
 
     def query(**kwargs: Any) -> Any:
         pages.append(kwargs)
-        return real_query(**kwargs, Limit=3)  # force small pages
+        return real_query(**{**kwargs, "Limit": min(3, kwargs["Limit"])})  # force small pages
 
     client.query = query  # type: ignore[method-assign]
     paged = make_table(client)
@@ -483,7 +492,7 @@ def test_query_pagination_against_moto(dynamodb: Any) -> None:
             "2025-01-01T00:00:00.000Z",
             FAR,
         )
-        stored = paged.get_order("acme", "o", FAR)
+        stored = read_back(paged, "o")
     finally:
         paged._pool.shutdown()
     assert stored is not None
@@ -496,15 +505,22 @@ def test_query_pagination_against_moto(dynamodb: Any) -> None:
 
 
 class PagedClient:
-    """A DynamoDB client stub that answers a Query with a fixed sequence of pages."""
+    """A DynamoDB client stub: GetItem answers ``order`` (the order record, or nothing), Query a
+    fixed sequence of pages."""
 
-    def __init__(self, pages: list[dict[str, Any]]) -> None:
+    def __init__(self, pages: list[dict[str, Any]], order: dict[str, Any] | None = None) -> None:
         self.pages = pages
+        self.order = order
         self.requests: list[dict[str, Any]] = []
+        self.reads: list[dict[str, Any]] = []
 
     def query(self, **kwargs: Any) -> dict[str, Any]:
         self.requests.append(kwargs)
         return self.pages[len(self.requests) - 1]
+
+    def get_item(self, **kwargs: Any) -> dict[str, Any]:
+        self.reads.append(kwargs)
+        return {"Item": self.order} if self.order is not None else {}
 
 
 def raw(sk: str, identifier: str, **fields: str) -> dict[str, Any]:
@@ -521,14 +537,15 @@ def test_query_pagination_with_a_stubbed_page_sequence() -> None:
     client = PagedClient(
         [
             {
-                "Items": [raw(item_key + "c", "c"), raw(item_key + "a", "a")],
+                "Items": [raw(item_key + "a", "a"), raw(item_key + "b", "b")],
                 "LastEvaluatedKey": {"k": {"S": "1"}},
             },
             {"Items": [], "LastEvaluatedKey": {"k": {"S": "2"}}},
-            {"Items": [raw(item_key + "b", "b"), raw("ORDER", "o", concept="x")]},
-        ]
+            {"Items": [raw(item_key + "c", "c")]},
+        ],
+        order=raw("ORDER", "o", concept="x"),
     )
-    stored = make_table(client).get_order("acme", "o", FAR)
+    stored = read_back(make_table(client), "o")
     assert stored is not None
     assert stored.order == {"identifier": "o", "concept": "x"}
     assert [entry["identifier"] for entry in stored.items] == ["a", "b", "c"]
@@ -538,11 +555,42 @@ def test_query_pagination_with_a_stubbed_page_sequence() -> None:
         {"k": {"S": "2"}},
     ]
     assert {request["ExpressionAttributeValues"][":pk"]["S"] for request in client.requests} == {"acme#o"}
+    assert all(request["ConsistentRead"] is True for request in client.requests + client.reads)
+    assert client.reads[0]["Key"] == {"pk": {"S": "acme#o"}, "sk": {"S": "ORDER"}}
+    # Queries grow: a page of large items stops reading early, a page of small ones takes few calls.
+    assert [request["Limit"] for request in client.requests] == [16, 32, 64]
+
+
+def test_items_are_read_only_as_far_as_they_are_consumed() -> None:
+    item_key = storage.ITEM_SORT_KEY_PREFIX
+    client = PagedClient(
+        [
+            {"Items": [raw(item_key + name, name) for name in "ab"], "LastEvaluatedKey": {"k": {"S": "1"}}},
+            {"Items": [raw(item_key + "c", "c")]},
+        ],
+        order=raw("ORDER", "o"),
+    )
+    stored = make_table(client).read_order("acme", "o", after=None, deadline=FAR)
+    assert stored is not None
+    assert [next(stored.items)["identifier"], next(stored.items)["identifier"]] == ["a", "b"]
+    assert len(client.requests) == 1
+    assert [entry["identifier"] for entry in stored.items] == ["c"]
+    assert len(client.requests) == 2
+
+
+def test_a_later_page_starts_after_its_item_and_skips_the_order_record() -> None:
+    item_key = storage.ITEM_SORT_KEY_PREFIX
+    client = PagedClient([{"Items": [raw(item_key + "c", "c"), raw("ORDER", "o")]}], order=raw("ORDER", "o"))
+    stored = read_back(make_table(client), "o", after="b")
+    assert stored is not None
+    assert [entry["identifier"] for entry in stored.items] == ["c"]
+    assert client.requests[0]["ExpressionAttributeValues"][":start"] == {"S": item_key + "b"}
+    assert "#sk > :start" in client.requests[0]["KeyConditionExpression"]
 
 
 def test_items_without_an_order_record_are_no_order() -> None:
     client = PagedClient([{"Items": [raw(storage.ITEM_SORT_KEY_PREFIX + "a", "a")]}])
-    assert make_table(client).get_order("acme", "o", FAR) is None
+    assert read_back(make_table(client), "o") is None
 
 
 def test_a_throttled_page_is_retried(clock: Clock) -> None:
@@ -555,13 +603,14 @@ def test_a_throttled_page_is_retried(clock: Clock) -> None:
 
     client = Flaky(
         [
-            {"Items": [raw("ORDER", "o")], "LastEvaluatedKey": {"k": {"S": "1"}}},
-            {"Items": [raw(storage.ITEM_SORT_KEY_PREFIX + "a", "a")]},
-        ]
+            {"Items": [raw(storage.ITEM_SORT_KEY_PREFIX + "a", "a")], "LastEvaluatedKey": {"k": {"S": "1"}}},
+            {"Items": [raw(storage.ITEM_SORT_KEY_PREFIX + "b", "b")]},
+        ],
+        order=raw("ORDER", "o"),
     )
-    stored = make_table(client, sleep=clock.sleep).get_order("acme", "o", clock.now + 10)
+    stored = read_back(make_table(client, sleep=clock.sleep), "o", deadline=clock.now + 10)
     assert stored is not None
-    assert [entry["identifier"] for entry in stored.items] == ["a"]
+    assert [entry["identifier"] for entry in stored.items] == ["a", "b"]
     assert len(clock.sleeps) == 1
 
 
