@@ -37,6 +37,13 @@ WIDEST_FOLDED = "\u1ff7"
 WIDEST_IN_JSON = "\u0001"
 
 
+def longest_date(limits: Any, zone: str = "") -> str:
+    """A date-time of exactly ``limits.max_date_length`` characters (its fraction padded), ending in
+    ``zone`` (an updated_at needs one)."""
+    start = "2025-01-31T10:20:30."
+    return start + "1" * (limits.max_date_length - len(start) - len(zone)) + zone
+
+
 def worst_case_item(
     identifier: str, limits: Any, char: str = WIDEST, *, tracking_char: str | None = None
 ) -> dict[str, Any]:
@@ -49,8 +56,7 @@ def worst_case_item(
         # Letters at both ends: trimming must not shorten it (U+0001 is no whitespace anyway).
         return fill * bound
 
-    date = "2025-01-31T10:20:30."
-    date += "1" * (limits.max_date_length - len(date))
+    date = longest_date(limits)
     tracking = tracking_char or char
     return {
         "identifier": identifier + char * (MAX_IDENTIFIER_LENGTH - len(identifier)),
@@ -70,6 +76,7 @@ def worst_case_item(
             }
             for _ in range(limits.max_labels_per_item)
         ],
+        "updated_at": longest_date(limits, "+05:30"),
     }
 
 

@@ -20,8 +20,10 @@ from common.order_records import SHOWN_CONFIG, StoredDate, StoredItem, StoredOrd
 
 REQUEST_ID_HEADER = "x-request-id"
 RETRY_AFTER_HEADER = "Retry-After"
-# A 422 lists at most this many problems.
+# A 422 lists at most this many problems (and a 207's results, all together: at least one each).
 MAX_PROBLEMS = 100
+# A 200 (or 207) names at most this many stale records (``stale_count`` says how many in all).
+MAX_STALE_SHOWN = 50
 
 
 class ProblemCode(StrEnum):
@@ -75,12 +77,64 @@ class ValidationFailedBody(ErrorBody):
     ]
 
 
+class StaleRecord(TypedDict):
+    """A record of the body skipped because the stored one has a newer updated_at."""
+
+    order_identifier: str
+    item_identifier: Annotated[str | None, Field(description="null: the order record itself.")]
+
+
+class OrderResult(TypedDict):
+    """One order's outcome in per-order mode (?partial_success=true)."""
+
+    index: Annotated[int, Field(ge=0, description="Its position in the body's orders.")]
+    identifier: Annotated[
+        str | None, Field(description="As it would be stored; null when it has no valid one.")
+    ]
+    status: Annotated[
+        Literal["stored", "rejected", "stale"],
+        Field(
+            description="stored: written (some of its records may be stale, see stale); rejected: "
+            "invalid, nothing of it written (errors says why); stale: every record of it older than "
+            "what is stored."
+        ),
+    ]
+    errors: NotRequired[
+        Annotated[
+            list[Problem],
+            Field(
+                min_length=1,
+                max_length=MAX_PROBLEMS,
+                description=f"Its problems, in body order. The results list at most {MAX_PROBLEMS} "
+                "problems in all, and every rejected order at least its first one.",
+            ),
+        ]
+    ]
+
+
 class UpsertResult(TypedDict):
-    """Every order and item of the body is stored. More keys may be added."""
+    """Every order and item of the body that is not stale is stored (and in per-order mode every
+    valid order: results says which). More keys may be added."""
 
     message: Literal["Success"]
-    orders_upserted: Annotated[int, Field(ge=1, description="Orders in the body.")]
-    items_upserted: Annotated[int, Field(ge=0, description="Items in the body.")]
+    orders_upserted: Annotated[int, Field(ge=0, description="Order records written (not stale).")]
+    items_upserted: Annotated[int, Field(ge=0, description="Item records written (not stale).")]
+    stale: NotRequired[
+        Annotated[
+            list[StaleRecord],
+            Field(
+                max_length=MAX_STALE_SHOWN,
+                description="The records skipped because what is stored has a newer updated_at (at "
+                f"most {MAX_STALE_SHOWN}, in body order; stale_count says how many). Absent when none.",
+            ),
+        ]
+    ]
+    stale_count: NotRequired[Annotated[int, Field(ge=1, description="How many records were stale.")]]
+    results: NotRequired[
+        Annotated[
+            list[OrderResult], Field(description="Per-order mode only: each order's result, in body order.")
+        ]
+    ]
 
 
 @with_config(SHOWN_CONFIG)
