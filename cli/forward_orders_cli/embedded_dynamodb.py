@@ -58,7 +58,8 @@ class EmbeddedDynamoDB:
             raise CliError("the embedded DynamoDB needs Node.js (node not found on PATH)")
         if not (self._root / "node_modules" / "dynalite").is_dir():
             raise CliError(f"dynalite is not installed in {self._root}: run `make install`")
-        process = subprocess.Popen(
+        # Our own launcher and arguments, node from PATH as a developer's shell would run it.
+        process = subprocess.Popen(  # noqa: S603
             [node, str(LAUNCHER), str(self._root), self._host, str(self._port)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

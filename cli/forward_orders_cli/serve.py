@@ -3,7 +3,8 @@
 Start-up, in this order: the DynamoDB (dynalite in a child process on a free loopback port, or
 ``--dynamodb-endpoint``), the environment the functions read (set before they are imported, since
 they build their settings and clients on first use), the tables from ``common.tables``, the client
-keys, the HTTP server, and the state file ``forward-orders keys`` reads. SIGINT (Ctrl-C) and SIGTERM stop it all, exit status 0.
+keys, the HTTP server, and the state file ``forward-orders keys`` reads. SIGINT (Ctrl-C) and SIGTERM
+stop it all, exit status 0.
 """
 
 from __future__ import annotations
