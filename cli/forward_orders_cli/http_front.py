@@ -281,7 +281,7 @@ class FrontEndHandler(WSGIRequestHandler):
     def make_environ(self) -> WSGIEnvironment:
         environ = super().make_environ()
         environ["wsgi.input"] = io.BytesIO(self._body)
-        environ.pop("wsgi.input_terminated", None)
+        environ["wsgi.input_terminated"] = True  # read to its end, whatever the framing was
         environ["CONTENT_LENGTH"] = str(len(self._body))
         environ["RAW_URI"] = environ["REQUEST_URI"] = self._head.target
         environ[RAW_HEADERS] = list(self._head.headers)
