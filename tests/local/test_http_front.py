@@ -75,6 +75,7 @@ REFUSED = [
     ("a lowercase protocol name", request("GET /forward_orders/x http/1.1\nHost: local\n\n"), 400),
     ("HTTP/0.9's request line", b"GET /forward_orders/x\r\n\r\n", 400),
     ("HTTP/2 in plain text", request("GET /forward_orders/x HTTP/2.0\nHost: local\n\n"), 505),
+    ("a space in the target", request("GET /forward_orders/a b HTTP/1.1\nHost: local\n\n"), 400),
     ("a control character in the target", request("GET /forward_orders/\x01 HTTP/1.1\nHost: local\n\n"), 400),
     ("a target that is neither a path nor a URL", request("OPTIONS * HTTP/1.1\nHost: local\n\n"), 400),
     ("an invalid absolute URL", request("GET http://[::1/x HTTP/1.1\nHost: local\n\n"), 400),
@@ -150,6 +151,32 @@ def test_a_stalled_body_is_400_after_the_read_timeout_not_a_hang(port: int, reco
     assert recorder.events == []
 
 
+def test_a_stall_in_the_header_section_is_400_after_the_read_timeout(port: int) -> None:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(request(GET + "X-Partial: 1\n"))  # no empty line, nothing more
+        received = b""
+        while part := connection.recv(65536):
+            received += part
+    assert parse(received, "GET").status == 400
+
+
+ACCEPTED = [
+    ("bare LF line endings", b"GET /forward_orders/x HTTP/1.1\nHost: local\n\n"),
+    ("one empty line before the request", request("\n" + GET + "\n")),
+    ("HTTP/1.0 without Host", b"GET /forward_orders/x HTTP/1.0\r\n\r\n"),
+    ("a later HTTP/1 minor version", request("GET /forward_orders/x HTTP/1.2\nHost: local\n\n")),
+    ("any method token", request("FETCH-ALL /forward_orders/x HTTP/1.1\nHost: local\n\n")),
+    ("an empty header value", request(GET + "X-Empty:\n\n")),
+    ("obs-text in a header value", request(GET + "X-Latin: caf\xe9\n\n")),
+]
+
+
+@pytest.mark.parametrize("data", [row[1] for row in ACCEPTED], ids=[row[0] for row in ACCEPTED])
+def test_what_http_1_1_allows_reaches_the_function(port: int, recorder: Recorder, data: bytes) -> None:
+    assert exchange(port, data).status == 200
+    assert len(recorder.events) == 1
+
+
 def test_a_head_refusal_has_no_body(port: int) -> None:
     answer = exchange(
         port, request("HEAD /forward_orders/x HTTP/1.1\nHost: local\nX-A: \x01\n\n"), method="HEAD"
@@ -192,6 +219,8 @@ PATHS = [
         "/forward_orders/{identifier}",
         {"identifier": ".."},
     ),
+    ("/forward_orders/%zz", "/forward_orders/%zz", "/forward_orders/{identifier}", {"identifier": "%zz"}),
+    ("/forward_orders/%FF", "/forward_orders/%FF", "/forward_orders/{identifier}", {"identifier": "\ufffd"}),
     ("/forward_orders/x?limit=1", "/forward_orders/x", "/forward_orders/{identifier}", {"identifier": "x"}),
     ("//forward_orders/x", "/forward_orders/x", "/forward_orders/{identifier}", {"identifier": "x"}),
     (
