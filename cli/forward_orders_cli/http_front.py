@@ -1,19 +1,9 @@
 """The local server's HTTP/1.1 front end: each request is read whole and strictly, the way API
-Gateway's own front end takes it, before the gateway (``server.py``) sees it.
-
-A request API Gateway would never pass on is answered here, with the stage's JSON error body and
-``x-request-id`` (``LocalApiGateway.refusal``), and the connection is closed: a request line or a
-header line that is not HTTP/1.1 syntax, a folded header line, a control character, a missing or
-repeated Host, a Content-Length that is not digits or disagrees with another, a Transfer-Encoding
-other than ``chunked`` alone, both framings at once, a malformed chunked body, and a body shorter
-than announced (the client closed early, or stalled past the read timeout) are 400; a request line
-with a URL over 10,240 bytes is 414, request line and header values over 10,240 bytes (API
-Gateway's quota) or too many header fields 431, a body over the 10 MB quota 413, HTTP/2 or later
-in plain text 505. werkzeug's own error pages (HTML, no ``x-request-id``) are never sent.
-
-What reaches the gateway: the request target as sent (``RAW_URI``; only a leading run of slashes
-is one slash, as http.server made it), the header fields as sent (names in their case, repeated fields
-kept, in order: ``RAW_HEADERS``), and the complete body. docs/local.md lists each choice.
+Gateway's front end takes it, before the gateway (``server.py``) sees it. What API Gateway would
+never pass on (malformed syntax or framing, an incomplete body, over its quotas) is answered here
+with the stage's JSON error body and ``x-request-id``, never werkzeug's HTML pages. What is passed
+on: the request target as sent (``RAW_URI``), the header fields as sent (``RAW_HEADERS``), the
+complete body. The table of what is refused and why: docs/local.md, "What the local server refuses".
 """
 
 from __future__ import annotations
@@ -151,9 +141,7 @@ def _origin_or_absolute_form(target: bytes) -> bool:
 
 def framing(head: RequestHead) -> int | None:
     """The body's length from Content-Length (0 without one), or None for a chunked body."""
-    encodings = [
-        part.strip().lower() for value in head.values("transfer-encoding") for part in value.split(",")
-    ]
+    encodings = _tokens(head.values("transfer-encoding"))
     lengths = head.values("content-length")
     if encodings:
         if encodings != ["chunked"]:
@@ -247,6 +235,7 @@ class FrontEndHandler(WSGIRequestHandler):
 
     def parse_request(self) -> bool:
         # Until a request line is read, an answer must still be a well-formed HTTP/1.1 response.
+        # Every connection closes after one answer (werkzeug sends "Connection: close" anyway).
         self.command, self.request_version, self.close_connection = "", "HTTP/1.1", True
         gateway: Refuser = self.server.app
         try:
@@ -256,14 +245,12 @@ class FrontEndHandler(WSGIRequestHandler):
             self.command, self.path = head.method, head.target
             self.request_version = f"HTTP/{head.version[0]}.{head.version[1]}"
             self.headers = _message(head.headers)
-            connection = {
-                part.strip().lower() for value in head.values("connection") for part in value.split(",")
-            }
-            self.close_connection = "close" in connection or (
-                head.version < (1, 1) and "keep-alive" not in connection
-            )
+            length = framing(head)
+            if length is not None and length > gateway.max_body_bytes:
+                # Refused before any 100 Continue: the client need not send the body at all.
+                raise Refusal(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "body over the quota")
             expect = [value.lower() for value in head.values("expect")]
-            if expect == ["100-continue"] and head.version >= (1, 1) and framing(head) != 0:
+            if expect == ["100-continue"] and head.version >= (1, 1) and length != 0:
                 self.handle_expect_100()
             self._body = read_body(head, self.rfile, gateway.max_body_bytes)
             self._head = head
@@ -274,8 +261,7 @@ class FrontEndHandler(WSGIRequestHandler):
             self.refuse(HTTPStatus.BAD_REQUEST, "the request stalled past the read timeout")
             return False
         except ConnectionError:
-            self.close_connection = True  # nobody left to answer
-            return False
+            return False  # nobody left to answer
         return True
 
     def make_environ(self) -> WSGIEnvironment:
