@@ -2,8 +2,9 @@
 
 For every request, as the deployed stage does it:
 
-1. bodies over API Gateway's own 10 MB quota are refused with 413 (smaller ones reach the function,
-   which applies its configured limit);
+1. ``http_front.py`` reads it whole and refuses what API Gateway would never pass on (malformed,
+   incomplete, over its quotas: bodies over 10 MB are 413; smaller ones reach the function, which
+   applies its configured limit), with ``refusal`` below;
 2. the route table (``common.api_routes``) picks the resource and the path parameters: ``path``
    stays percent-encoded, as REST APIs send it, ``pathParameters`` are decoded;
 3. the REQUEST authorizer runs first, except on the routes that need no credential (the console's
