@@ -1,9 +1,10 @@
 """``forward-orders serve``: the API on http://127.0.0.1:3000 with its own DynamoDB.
 
-Start-up, in this order: the DynamoDB (moto embedded on a free loopback port, or ``--dynamodb-endpoint``),
-the environment the functions read (set before they are imported, since they build their settings
-and clients on first use), the tables from ``common.tables``, the client keys, the HTTP server, and
-the state file ``forward-orders keys`` reads. SIGINT (Ctrl-C) and SIGTERM stop it all, exit status 0.
+Start-up, in this order: the DynamoDB (dynalite in a child process on a free loopback port, or
+``--dynamodb-endpoint``), the environment the functions read (set before they are imported, since
+they build their settings and clients on first use), the tables from ``common.tables``, the client
+keys, the HTTP server, and the state file ``forward-orders keys`` reads. SIGINT (Ctrl-C) and SIGTERM
+stop it all, exit status 0.
 """
 
 from __future__ import annotations
@@ -287,7 +288,7 @@ def register_clients(store: ApiKeyStore, clients: list[tuple[str, str]]) -> list
 def banner(
     url: str, endpoint: str, embedded: bool, environment: LocalEnvironment, clients: list[RegisteredClient]
 ) -> str:
-    storage = f"embedded moto at {endpoint} (in memory: gone when this stops)" if embedded else endpoint
+    storage = f"embedded dynalite at {endpoint} (in memory: gone when this stops)" if embedded else endpoint
     key = shlex.quote(f"Authorization: Bearer {clients[0].key}")
     width = max(len(client.client_id) for client in clients)
     lines = [

@@ -2,8 +2,9 @@
 
 For every request, as the deployed stage does it:
 
-1. bodies over API Gateway's own 10 MB quota are refused with 413 (smaller ones reach the function,
-   which applies its configured limit);
+1. ``http_front.py`` reads it whole and refuses what API Gateway would never pass on (malformed,
+   incomplete, over its quotas: bodies over 10 MB are 413; smaller ones reach the function, which
+   applies its configured limit), with ``refusal`` below;
 2. the route table (``common.api_routes``) picks the resource and the path parameters: ``path``
    stays percent-encoded, as REST APIs send it, ``pathParameters`` are decoded;
 3. the REQUEST authorizer runs first, except on the routes that need no credential (the console's
@@ -41,10 +42,11 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request
 
 from common.api_responses import (
+    ERROR_STATUSES,
     GATEWAY_RESPONSES,
     INTEGRATION_FAILURE,
     REQUEST_ID_HEADER,
@@ -53,6 +55,7 @@ from common.api_responses import (
     message,
 )
 from common.api_routes import API_FUNCTION, CONSOLE_FUNCTION, ROUTES, ApiRoute, RouteMatch, match_request
+from forward_orders_cli.http_front import RAW_HEADERS, FrontEndHandler
 from forward_orders_cli.lambda_events import (
     LocalLambdaContext,
     Stage,
@@ -88,6 +91,8 @@ class GatewayConfig:
     api_function_name: str = "forward-orders-api"
     authorizer_function_name: str = "forward-orders-authorizer"
     console_function_name: str = "forward-orders-console"
+    # No read from a client waits longer (http_front.py): a stalled body is 400, an idle connection closed.
+    read_timeout_seconds: float = 30.0
 
 
 @dataclass
@@ -210,6 +215,27 @@ class LocalApiGateway:
             status, text = INTEGRATION_FAILURE
             return _json_response(status, request_id, text)
 
+    @property
+    def max_body_bytes(self) -> int:
+        return self.config.max_body_bytes
+
+    def refusal(self, status: HTTPStatus, request_id: str) -> HttpResponse:
+        """What the stage answers for a request it does not pass on (http_front.py): 413 is its
+        REQUEST_TOO_LARGE response; any other status its DEFAULT_4XX or DEFAULT_5XX response, JSON
+        with the status's message (the HTTP reason phrase for a status the contract does not list,
+        as API Gateway's own message stands there) and the request id."""
+        if status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE:
+            answer = self.gateway_response("REQUEST_TOO_LARGE", request_id)
+        else:
+            server_side = status >= HTTPStatus.INTERNAL_SERVER_ERROR
+            default = GATEWAY_RESPONSES["DEFAULT_5XX" if server_side else "DEFAULT_4XX"]
+            known = ERROR_STATUSES.get(status)
+            text = known.message if known is not None and known.message is not None else status.phrase
+            answer = _json_response(status, request_id, text)
+            answer.headers.extend(default.headers.items())
+        _ensure_header(answer, REQUEST_ID_HEADER, request_id)
+        return answer
+
     def gateway_response(self, response_type: str, request_id: str) -> HttpResponse:
         """What the stage answers itself for one of API Gateway's response types, as the stack
         deploys it (``common.api_responses.GATEWAY_RESPONSES``)."""
@@ -263,13 +289,10 @@ class LocalApiGateway:
 
 
 def serve(app: LocalApiGateway, host: str, port: int) -> BaseWSGIServer:
-    """A threaded HTTP server for ``app``, bound (``port`` 0 picks a free one), not yet serving."""
-    return make_server(host, port, app, threaded=True, request_handler=_RequestHandler)
-
-
-class _RequestHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        """The gateway logs each request itself, with its client and request id."""
+    """A threaded HTTP server for ``app``, bound (``port`` 0 picks a free one), not yet serving.
+    Requests are read by ``http_front.FrontEndHandler``, which refuses what API Gateway would."""
+    handler = type("GatewayRequestHandler", (FrontEndHandler,), {"timeout": app.config.read_timeout_seconds})
+    return make_server(host, port, app, threaded=True, request_handler=handler)
 
 
 # -- authorizer results ---------------------------------------------------------------------------
@@ -368,12 +391,18 @@ def _raw_path(environ: WSGIEnvironment) -> str:
 
 
 def _event_headers(request: Request) -> dict[str, list[str]]:
+    """Every header field as sent: repeated ones in order under one name (its first spelling, as
+    names are case-insensitive), then the ones API Gateway sets for the integration."""
+    sent = request.environ.get(RAW_HEADERS)
+    pairs: list[tuple[str, str]] = list(request.headers.items()) if sent is None else sent
     multi: dict[str, list[str]] = {}
-    for name, value in request.headers.items():
-        multi.setdefault(name, []).append(value)
-    # Headers API Gateway adds for the integration.
+    spelling: dict[str, str] = {}
+    for name, value in pairs:
+        multi.setdefault(spelling.setdefault(name.lower(), name), []).append(value)
     source_ip = request.remote_addr or "127.0.0.1"
-    forwarded = multi.get("X-Forwarded-For")
+    forwarded = multi.pop(spelling.get("x-forwarded-for", "X-Forwarded-For"), None)
+    for name in ("x-forwarded-port", "x-forwarded-proto"):
+        multi.pop(spelling.get(name, ""), None)
     multi["X-Forwarded-For"] = [f"{forwarded[-1]}, {source_ip}" if forwarded else source_ip]
     multi["X-Forwarded-Port"] = [str(request.environ.get("SERVER_PORT", ""))]
     multi["X-Forwarded-Proto"] = [request.scheme]

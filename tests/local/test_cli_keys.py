@@ -1,5 +1,5 @@
 """``forward-orders keys create|list|revoke``: against a table (``--table``, moto's mock) and against
-the local store a running ``serve`` advertises in its state file (moto's server, in-process)."""
+the local store a running ``serve`` advertises in its state file (the embedded dynalite)."""
 
 from __future__ import annotations
 
