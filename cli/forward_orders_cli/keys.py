@@ -130,7 +130,12 @@ def register(subparsers: Any) -> None:
     set_plan.add_argument(
         "key_id", type=_key_id, metavar="KEY_ID", help="the key's id, as `keys list` shows it"
     )
-    set_plan.add_argument("--plan", metavar="TIER", required=True, help="the tier, e.g. bulk")
+    set_plan.add_argument(
+        "--plan",
+        metavar="TIER",
+        help="the tier, e.g. bulk (default: the key's own, or its kind's default: gives a key issued "
+        "before tiers its metering key)",
+    )
     set_plan.set_defaults(run=set_key_plan)
 
     revoke = actions.add_parser("revoke", parents=[store], help="revoke a key by its id (from `keys list`)")
@@ -202,7 +207,7 @@ def set_key_plan(args: argparse.Namespace) -> int:
             raise CliError(f"no key with id {args.key_id} in {location.description}")
         if not record.active:
             raise CliError(f"key {record.key_id} {_owner(record, 'of')} is revoked: issue a new one")
-        plan = location.metering.tiers.choose(args.plan, record.kind)
+        plan = location.metering.tiers.choose(args.plan or record.plan, record.kind)
         metering = location.metering.move(record, plan)
         updated = store.set_plan(record.key_id, plan, metering)
         if updated is None:  # revoked meanwhile

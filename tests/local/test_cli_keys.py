@@ -485,8 +485,8 @@ def test_set_plan_changes_a_keys_tier_and_keeps_its_metering_key(cli: Any, table
     assert cli("keys", "list", *table).out.splitlines()[1].split()[3] == "bulk"
 
 
-def test_set_plan_wants_a_key_id_and_a_tier(cli: Any, table: list[str]) -> None:
-    assert (
-        "the following arguments are required: --plan" in cli("keys", "set-plan", "0123456789ab", *table).err
-    )
+def test_set_plan_wants_a_key_id_and_keeps_the_keys_tier_without_one(cli: Any, table: list[str]) -> None:
     assert "a key id is the 12 hex digits" in cli("keys", "set-plan", "fo_x", "--plan", "bulk", *table).err
+    created = json.loads(cli("keys", "create", "--client", "acme", "--plan", "bulk", "--json", *table).out)
+    run = cli("keys", "set-plan", created["key_id"], *table)
+    assert run.out == f"Key {created['key_id']} of client acme is on tier bulk (was bulk).\n"
