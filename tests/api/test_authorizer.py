@@ -14,6 +14,7 @@ from common.api_keys import MAX_KEY_LENGTH, ApiKeyStore, MeteringKey, hash_api_k
 from forward_orders_cli import lambda_events
 from forward_orders_cli.lambda_events import proxy_event
 from tests.api_calls import API_KEYS_TABLE_NAME, REGION, STAGE, lambda_context
+from tests.factories import put_old_key
 
 # The authorizer module is imported inside the tests, not at collection: Powertools reads its
 # environment (service name) when the module is first imported, and the fixtures set it up.
@@ -393,14 +394,7 @@ def test_a_client_key_names_its_kind_and_client(acme_key: str) -> None:
 
 
 def test_a_key_stored_before_kinds_existed_is_a_client_key(dynamodb: Any, store: ApiKeyStore) -> None:
-    dynamodb.put_item(
-        TableName=API_KEYS_TABLE_NAME,
-        Item={
-            "key_hash": {"S": hash_api_key("old-key")},
-            "client_id": {"S": "acme"},
-            "created_at": {"S": "2025-01-01T00:00:00.000Z"},
-        },
-    )
+    put_old_key(dynamodb, "old-key")
     assert authorize({"x-api-key": "old-key"})["context"] == ACME_CONTEXT
 
 
@@ -500,14 +494,7 @@ def test_a_key_without_a_metering_key_is_allowed_without_one_and_says_why(
 ) -> None:
     """A record written before tiers: still a valid key, so not a 401; API Gateway answers 502 for
     a method that requires an API key, and the authorizer's log says what to run."""
-    dynamodb.put_item(
-        TableName=API_KEYS_TABLE_NAME,
-        Item={
-            "key_hash": {"S": hash_api_key("old-key")},
-            "client_id": {"S": "acme"},
-            "created_at": {"S": "2025-01-01T00:00:00.000Z"},
-        },
-    )
+    put_old_key(dynamodb, "old-key")
     result = authorize({"x-api-key": "old-key"})
     assert "usageIdentifierKey" not in result
     assert result["context"] == ACME_CONTEXT

@@ -25,6 +25,7 @@ from forward_orders_cli.main import main
 from forward_orders_cli.metering import DeployedStack
 from forward_orders_cli.server import _wildcard_match
 from tests.api_calls import API_KEYS_TABLE_NAME, REGION
+from tests.factories import put_old_key
 from tests.fake_stack import STACK_NAME, deploy_fake_stack
 from tests.infrastructure.synthesis import CDK_JSON, Synthesis, ref, resource_paths
 
@@ -246,14 +247,7 @@ def test_the_policy_allows_every_call_of_the_keys_cli_and_nothing_it_does_not_ma
     stack_arn = boto3.client("cloudformation", region_name=REGION).describe_stacks(StackName=STACK_NAME)[
         "Stacks"
     ][0]["StackId"]
-    dynamodb.put_item(
-        TableName=API_KEYS_TABLE_NAME,
-        Item={
-            "key_hash": {"S": hash_api_key("old")},
-            "client_id": {"S": "acme"},
-            "created_at": {"S": "2025"},
-        },
-    )
+    put_old_key(dynamodb, "old")
     del recorded_calls[:]
     where = ["--stack", STACK_NAME, "--region", REGION]
 

@@ -14,6 +14,7 @@ import pytest
 from common.api_keys import ApiKeyStore, hash_api_key
 from common.usage_plans import UsagePlan, UsagePlans
 from tests.api_calls import API_KEYS_TABLE_NAME, REGION, lambda_context
+from tests.factories import put_old_key
 from tests.fake_stack import FakeStack, deploy_fake_stack
 
 pytestmark = pytest.mark.usefixtures("own_state_file", "keep_boto3_session")
@@ -157,14 +158,7 @@ def test_set_plan_moves_the_key_to_the_other_usage_plan_and_keeps_its_metering_k
 def test_set_plan_gives_a_key_from_before_tiers_its_api_key(
     cli: Any, stack: FakeStack, dynamodb: Any, store: ApiKeyStore
 ) -> None:
-    dynamodb.put_item(
-        TableName=API_KEYS_TABLE_NAME,
-        Item={
-            "key_hash": {"S": hash_api_key("old-key")},
-            "client_id": {"S": "acme"},
-            "created_at": {"S": "2025"},
-        },
-    )
+    put_old_key(dynamodb, "old-key")
     old = store.find_active("old-key")
     assert old is not None and "usageIdentifierKey" not in authorize("old-key")
 

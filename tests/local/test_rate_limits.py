@@ -18,13 +18,14 @@ import boto3
 import pytest
 from werkzeug.test import Client, TestResponse
 
-from common.api_keys import ApiKeyStore, hash_api_key
+from common.api_keys import ApiKeyStore
 from common.api_responses import REQUEST_ID_HEADER, RETRY_AFTER_HEADER
 from common.usage_plans import UsagePlan, UsagePlans
 from forward_orders_cli.metering import checkout_usage_plans
 from forward_orders_cli.server import LocalApiGateway
 from forward_orders_cli.throttling import UsageMeter
 from tests.api_calls import API_KEYS_TABLE_NAME, REGION
+from tests.factories import put_old_key, single_tier
 from tests.processes import ServeProcess, serving
 
 MIDNIGHT = datetime(2026, 3, 1, tzinfo=UTC).timestamp()
@@ -155,9 +156,7 @@ def test_operations_keys_have_their_own_tier_and_bucket(store: ApiKeyStore, cloc
 def test_two_keys_of_one_client_are_metered_apart_as_api_gateway_meters_api_keys(
     store: ApiKeyStore, clocks: Clocks
 ) -> None:
-    tight = UsagePlans(
-        usage_plans={"one": UsagePlan(rate=1, burst=1)}, default_plan="one", operations_plan="one"
-    )
+    tight = single_tier(1, 1, name="one")
     first, _ = store.create("acme", plan="one")
     second, _ = store.create("acme", plan="one")
     client = gateway(clocks, tight)
@@ -168,9 +167,7 @@ def test_two_keys_of_one_client_are_metered_apart_as_api_gateway_meters_api_keys
 
 def test_the_console_is_in_no_tier(store: ApiKeyStore, clocks: Clocks) -> None:
     """Its methods need no key, so no usage plan meters them (the stage's throttle does)."""
-    tight = UsagePlans(
-        usage_plans={"one": UsagePlan(rate=1, burst=1)}, default_plan="one", operations_plan="one"
-    )
+    tight = single_tier(1, 1, name="one")
     console = Answering()
     client = gateway(clocks, tight, console=console)
     assert all(client.get("/console").status_code == 200 for _ in range(50))
@@ -181,9 +178,7 @@ def test_the_console_is_in_no_tier(store: ApiKeyStore, clocks: Clocks) -> None:
 
 
 def test_retry_after_is_the_seconds_until_a_token_rounded_up(store: ApiKeyStore, clocks: Clocks) -> None:
-    slow = UsagePlans(
-        usage_plans={"slow": UsagePlan(rate=0.25, burst=1)}, default_plan="slow", operations_plan="slow"
-    )
+    slow = single_tier(0.25, 1, name="slow")
     key, _ = store.create("acme", plan="slow")
     client = gateway(clocks, slow)
     assert get(client, key).status_code == 200
@@ -197,9 +192,7 @@ def test_retry_after_is_the_seconds_until_a_token_rounded_up(store: ApiKeyStore,
 
 
 def test_a_refused_request_takes_no_token(store: ApiKeyStore, clocks: Clocks) -> None:
-    one = UsagePlans(
-        usage_plans={"one": UsagePlan(rate=1, burst=1)}, default_plan="one", operations_plan="one"
-    )
+    one = single_tier(1, 1, name="one")
     key, _ = store.create("acme", plan="one")
     client = gateway(clocks, one)
     assert get(client, key).status_code == 200
@@ -225,9 +218,7 @@ def test_a_client_rate_replaces_that_clients_rate_and_burst_only(store: ApiKeySt
 
 
 def test_a_client_rate_keeps_the_tiers_daily_quota(store: ApiKeyStore, clocks: Clocks) -> None:
-    quota = UsagePlans(
-        usage_plans={"q": UsagePlan(rate=1, burst=1, daily_quota=2)}, default_plan="q", operations_plan="q"
-    )
+    quota = single_tier(1, 1, 2, name="q")
     key, _ = store.create("acme", plan="q")
     client = gateway(clocks, quota, client_rates={"acme": UsagePlan(rate=100, burst=100)})
     assert [get(client, key).status_code for _ in range(2)] == [200, 200]
@@ -238,11 +229,7 @@ def test_a_client_rate_keeps_the_tiers_daily_quota(store: ApiKeyStore, clocks: C
 
 
 def test_over_its_daily_quota_a_key_waits_for_the_utc_day_to_end(store: ApiKeyStore, clocks: Clocks) -> None:
-    quota = UsagePlans(
-        usage_plans={"q": UsagePlan(rate=100, burst=100, daily_quota=3)},
-        default_plan="q",
-        operations_plan="q",
-    )
+    quota = single_tier(100, 100, 3, name="q")
     key, _ = store.create("acme", plan="q")
     other, _ = store.create("globex", plan="q")
     client = gateway(clocks, quota)
@@ -270,14 +257,7 @@ def assert_gateway_502(response: TestResponse) -> None:
 def test_a_key_without_a_metering_key_is_a_502_not_a_401(dynamodb: Any, clocks: Clocks) -> None:
     """A valid key from before tiers: the client did nothing wrong, so it may retry; `keys
     set-plan` fixes it."""
-    dynamodb.put_item(
-        TableName=API_KEYS_TABLE_NAME,
-        Item={
-            "key_hash": {"S": hash_api_key("old-key")},
-            "client_id": {"S": "acme"},
-            "created_at": {"S": "2025"},
-        },
-    )
+    put_old_key(dynamodb, "old-key")
     api = Answering()
     assert_gateway_502(get(gateway(clocks, api=api), "old-key"))
     assert api.calls == 0

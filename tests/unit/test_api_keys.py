@@ -24,6 +24,7 @@ from common.api_keys import (
 )
 from tests.api_calls import API_KEYS_TABLE_NAME, REGION
 from tests.factories import (
+    put_old_key,
     scan,
     scan_text,
 )
@@ -295,14 +296,7 @@ def test_set_plan_changes_only_the_tier_and_keeps_the_metering_key(store: ApiKey
 def test_set_plan_gives_a_record_from_before_tiers_its_metering_key(
     store: ApiKeyStore, dynamodb: Any
 ) -> None:
-    dynamodb.put_item(
-        TableName=API_KEYS_TABLE_NAME,
-        Item={
-            "key_hash": {"S": hash_api_key("old")},
-            "client_id": {"S": "acme"},
-            "created_at": {"S": "2025"},
-        },
-    )
+    put_old_key(dynamodb, "old")
     old = store.find_active("old")
     assert old is not None and (old.plan, old.metering_key) == (None, None)
     moved = store.set_plan(old.key_id, "standard", MeteringKey("m" * 40, "id9"))

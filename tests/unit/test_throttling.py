@@ -10,8 +10,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common.usage_plans import UsagePlan, UsagePlans
 from forward_orders_cli.throttling import UsageMeter
+from tests.factories import single_tier
 
 
 class Clock:
@@ -23,11 +23,7 @@ class Clock:
 
 
 def meter_of(rate: float, burst: int, clock: Clock, daily_quota: int | None = None) -> UsageMeter:
-    plans = UsagePlans(
-        usage_plans={"tier": UsagePlan(rate=rate, burst=burst, daily_quota=daily_quota)},
-        default_plan="tier",
-        operations_plan="tier",
-    )
+    plans = single_tier(rate, burst, daily_quota)
     return UsageMeter(plans, clock=clock, wall_clock=lambda: 1_000_000.0 + clock.now)
 
 

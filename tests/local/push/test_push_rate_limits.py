@@ -17,7 +17,7 @@ from forward_orders_client.push import DEFAULT_CONCURRENCY, DEFAULT_RATE
 from tests.local.push.conftest import CLIENT, KEY, PushRun, push_command, stored_orders
 from tests.local.push.orders import write_feed
 from tests.processes import ServeProcess, clean_environment, serving
-from tests.reliability.harness import MotoServer, scan_records
+from tests.reliability.harness import scan_records
 
 DEFAULT_TIER_CLIENT, DEFAULT_TIER_KEY = "initech", "push-default-tier-key"
 
@@ -77,11 +77,9 @@ def test_over_its_rate_a_push_is_throttled_backs_off_and_stores_every_order_exac
     assert set(served) == {200, 429}, served
     assert stored_orders(limited, "RATE-") == feed.valid
     # Written once: no order was stored by a second request that came later.
-    state = limited.state()
-    dynamodb = MotoServer(None, state["dynamodb_endpoint"]).client()  # type: ignore[arg-type]
     orders = [
         record
-        for record in scan_records(dynamodb, state["orders_table"])
+        for record in scan_records(limited.dynamodb(), limited.state()["orders_table"])
         if record["pk"].startswith(f"{CLIENT}#RATE-") and record["sk"] == "ORDER"
     ]
     assert len(orders) == 6
