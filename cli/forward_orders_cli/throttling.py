@@ -67,7 +67,8 @@ class UsageMeter:
         """The rate, burst and quota that meter this authorizer result; None: it is in no tier."""
         context = authorization.get("context") or {}
         plan = self.plans.usage_plans.get(str(context.get("plan") or self.plans.default_plan))
-        override = self.client_rates.get(str(context.get("client_id")))
+        client_id = context.get("client_id")  # none for an operations key
+        override = self.client_rates.get(str(client_id)) if client_id is not None else None
         if plan is None or override is None:
             return plan
         return UsagePlan(rate=override.rate, burst=override.burst, daily_quota=plan.daily_quota)

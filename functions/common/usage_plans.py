@@ -89,7 +89,7 @@ class UsagePlans(BaseModel):
         return self.usage_plans[name]
 
     def describe(self) -> str:
-        return ", ".join(f"{name} {plan.describe()}" for name, plan in self.usage_plans.items())
+        return "; ".join(f"{name} {plan.describe()}" for name, plan in self.usage_plans.items())
 
 
 def missing_plan(plans: dict[str, UsagePlan], default_plan: str, operations_plan: str) -> str | None:

@@ -10,6 +10,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from common.usage_plans import UsagePlan
 from forward_orders_cli.throttling import UsageMeter
 from tests.factories import single_tier
 
@@ -134,3 +135,12 @@ def test_the_quota_counts_admitted_requests_only() -> None:
     clock.now += 1
     refusal = meter.admit(result())
     assert refusal is not None and refusal.response_type == "QUOTA_EXCEEDED"
+
+
+def test_a_client_rate_names_a_client_never_an_operations_key() -> None:
+    clock = Clock()
+    plans = single_tier(1, 1)
+    meter = UsageMeter(plans, {"None": UsagePlan(rate=100, burst=100)}, clock=clock, wall_clock=clock)
+    operations = {"usageIdentifierKey": "ops-key", "context": {"kind": "operations", "key_name": "dock"}}
+    assert meter.admit(operations) is None
+    assert meter.admit(operations) is not None  # its tier's burst of 1, not the override's 100
