@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from common.api_keys import hash_api_key
+from common.usage_plans import UsagePlan, UsagePlans
 from tests.api_calls import API_KEYS_TABLE_NAME, ORDERS_TABLE_NAME
 
 
@@ -95,6 +97,25 @@ def scan(client: Any, table_name: str = ORDERS_TABLE_NAME) -> list[dict[str, Any
     for page in client.get_paginator("scan").paginate(TableName=table_name):
         items += page["Items"]
     return items
+
+
+def put_old_key(client: Any, key: str, client_id: str = "acme") -> None:
+    """A client key's record as the first version wrote it: a hash, a client, a date, no kind, tier
+    or metering key."""
+    client.put_item(
+        TableName=API_KEYS_TABLE_NAME,
+        Item={
+            "key_hash": {"S": hash_api_key(key)},
+            "client_id": {"S": client_id},
+            "created_at": {"S": "2025-01-01T00:00:00.000Z"},
+        },
+    )
+
+
+def single_tier(rate: float, burst: int, daily_quota: int | None = None, name: str = "tier") -> UsagePlans:
+    """Tiers of one tier, the default of every kind of key."""
+    plan = UsagePlan(rate=rate, burst=burst, daily_quota=daily_quota)
+    return UsagePlans(usage_plans={name: plan}, default_plan=name, operations_plan=name)
 
 
 def scan_text(client: Any, table_name: str = API_KEYS_TABLE_NAME) -> str:

@@ -94,7 +94,7 @@ def running_server() -> LocalState:
     path = find_state_file()
     state = read_state(path) if path is not None else None
     if state is None or not pid_running(state.pid):
-        raise NoLocalServer("no local server running: start `make run` or pass --table")
+        raise NoLocalServer("no local server running: start `make run`, or pass --stack or --table")
     return state
 
 

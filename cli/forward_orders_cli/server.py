@@ -11,10 +11,14 @@ For every request, as the deployed stage does it:
    page and assets, answered by the console function). Raising "Unauthorized", or a policy that
    does not allow the method, is 401 with an empty body; raising anything else is 502 with
    Retry-After, a result that is not an authorizer response 500;
-4. its ``principalId`` and context (values as strings, as API Gateway flattens them) go into
+4. with rate limits on (``meter``: ``forward-orders serve`` without ``--no-rate-limits``), the
+   metering key the authorizer returned is counted against its tier (throttling.py): over the
+   tier's rate THROTTLED, over its daily quota QUOTA_EXCEEDED (both 429 with Retry-After), no
+   metering key or no such tier INVALID_API_KEY (502), exactly as the stage's gateway responses;
+5. its ``principalId`` and context (values as strings, as API Gateway flattens them) go into
    ``requestContext.authorizer``, and the API function gets the event with the body base64-encoded
    (the stack declares ``*/*`` a binary media type, so API Gateway always encodes it);
-5. its statusCode, headers, multiValueHeaders and body (base64-decoded when flagged) are the
+6. its statusCode, headers, multiValueHeaders and body (base64-decoded when flagged) are the
    HTTP response; a function that raises or returns no proxy response is 502.
 
 The answers the gateway gives itself (401, 413, 5xx) are the stack's gateway responses, from the
@@ -63,6 +67,7 @@ from forward_orders_cli.lambda_events import (
     authorizer_event,
     proxy_event,
 )
+from forward_orders_cli.throttling import UsageMeter
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -131,8 +136,11 @@ class LocalApiGateway:
         console: LambdaHandler | None = None,
         routes: tuple[ApiRoute, ...] = ROUTES,
         config: GatewayConfig | None = None,
+        meter: UsageMeter | None = None,
     ) -> None:
         self.config = config or GatewayConfig()
+        # None: no usage plans, as on a REST API whose methods require no API key.
+        self.meter = meter
         self._authorizer = _LocalFunction(self.config.authorizer_function_name, authorizer)
         # The functions that answer routes, by the name ApiRoute.function gives them.
         self._functions = {API_FUNCTION: _LocalFunction(self.config.api_function_name, api)}
@@ -182,8 +190,18 @@ class LocalApiGateway:
         authorization = self._authorize(event, request_id)
         if isinstance(authorization, HttpResponse):
             return authorization, None
+        principal = str(authorization["principalId"])
+        refusal = self.meter.admit(authorization) if self.meter is not None else None
+        if refusal is not None:
+            if refusal.response_type == "INVALID_API_KEY":
+                logger.warning(
+                    "%s: no metering key, or a tier this server does not know (`forward-orders keys "
+                    "set-plan` gives a key both)",
+                    principal,
+                )
+            return self.gateway_response(refusal.response_type, request_id, refusal.retry_after), principal
         event["requestContext"]["authorizer"] = authorizer_context(authorization)
-        return self._integrate(API_FUNCTION, event, request_id), str(authorization["principalId"])
+        return self._integrate(API_FUNCTION, event, request_id), principal
 
     def _authorize(self, event: dict[str, Any], request_id: str) -> dict[str, Any] | HttpResponse:
         """The authorizer's result when it allows the request, else the gateway's response."""
@@ -236,15 +254,19 @@ class LocalApiGateway:
         _ensure_header(answer, REQUEST_ID_HEADER, request_id)
         return answer
 
-    def gateway_response(self, response_type: str, request_id: str) -> HttpResponse:
+    def gateway_response(
+        self, response_type: str, request_id: str, retry_after: int | None = None
+    ) -> HttpResponse:
         """What the stage answers itself for one of API Gateway's response types, as the stack
-        deploys it (``common.api_responses.GATEWAY_RESPONSES``)."""
+        deploys it (``common.api_responses.GATEWAY_RESPONSES``); ``retry_after`` replaces the
+        stack's fixed Retry-After where this server knows the actual wait."""
         response = GATEWAY_RESPONSES[response_type]
         if response.status is None:
             raise ValueError(f"{response_type} has no status of its own")
         headers = list(response.headers.items())
         if response.retry_after:
-            headers.append((RETRY_AFTER_HEADER, str(self.config.retry_after_seconds)))
+            seconds = retry_after if retry_after is not None else self.config.retry_after_seconds
+            headers.append((RETRY_AFTER_HEADER, str(seconds)))
         if not response.has_body:
             return HttpResponse(response.status.value, headers)
         answer = _json_response(response.status, request_id)

@@ -309,6 +309,8 @@ class GatewayResponse:
 
     status: HTTPStatus | None  # None: API Gateway's own status for the type (DEFAULT_4XX / DEFAULT_5XX)
     headers: dict[str, str] = field(default_factory=dict)
+    # The Retry-After of this type when it is not the stack's retryAfterSeconds.
+    retry_after_seconds: int | None = None
 
     @property
     def has_body(self) -> bool:
@@ -321,18 +323,28 @@ class GatewayResponse:
 
 # The contract's 401 has no body at all; WWW-Authenticate says which scheme to use.
 _UNAUTHORIZED = GatewayResponse(HTTPStatus.UNAUTHORIZED, {"WWW-Authenticate": "Bearer"})
+# A key over its daily quota can do nothing until the quota's day ends (00:00 UTC), which a gateway
+# response cannot compute: an hour, long enough that a client gives up rather than retry in a loop
+# (the local server, which can, says the seconds left).
+QUOTA_RETRY_AFTER_SECONDS = 3600
 
 GATEWAY_RESPONSES: dict[str, GatewayResponse] = {
     "UNAUTHORIZED": _UNAUTHORIZED,  # the authorizer raised "Unauthorized", or an identity source is missing
     "ACCESS_DENIED": _UNAUTHORIZED,  # the authorizer's policy denied the request
-    "INVALID_API_KEY": _UNAUTHORIZED,  # API Gateway's own API keys (not used, kept consistent)
+    # The metering key the authorizer returned is in no usage plan of the stage (a key issued
+    # before tiers, a tier change under way, a key revoked while its authorization was cached):
+    # the key itself passed the authorizer, so not the client's fault; worth a retry.
+    "INVALID_API_KEY": GatewayResponse(HTTPStatus.BAD_GATEWAY),
     "EXPIRED_TOKEN": _UNAUTHORIZED,  # IAM authentication (not used, kept consistent)
     "INVALID_SIGNATURE": _UNAUTHORIZED,  # IAM authentication (not used, kept consistent)
     # Not the client's fault (the key lookup timed out, say): worth a retry.
     "AUTHORIZER_FAILURE": GatewayResponse(HTTPStatus.BAD_GATEWAY),
     "AUTHORIZER_CONFIGURATION_ERROR": GatewayResponse(HTTPStatus.INTERNAL_SERVER_ERROR),
+    # Over the key's tier (its usage plan's token bucket) or the stage's throttle.
     "THROTTLED": GatewayResponse(HTTPStatus.TOO_MANY_REQUESTS),
-    "QUOTA_EXCEEDED": GatewayResponse(HTTPStatus.TOO_MANY_REQUESTS),
+    "QUOTA_EXCEEDED": GatewayResponse(
+        HTTPStatus.TOO_MANY_REQUESTS, retry_after_seconds=QUOTA_RETRY_AFTER_SECONDS
+    ),
     "REQUEST_TOO_LARGE": GatewayResponse(HTTPStatus.REQUEST_ENTITY_TOO_LARGE),
     "MISSING_AUTHENTICATION_TOKEN": GatewayResponse(HTTPStatus.NOT_FOUND),
     "RESOURCE_NOT_FOUND": GatewayResponse(HTTPStatus.NOT_FOUND),
