@@ -25,6 +25,8 @@ import copy
 import json
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -224,6 +226,10 @@ def invoke_image(lambda_image: str, template: SynthesizedTemplate, function_ids:
             f'RUN ["/usr/bin/python3.14", "-m", "compileall", "-q", "/var/runtime"]\n'
         )
         _docker("build", "--quiet", "--platform", "linux/arm64", "-t", tag, str(root))
+    # Earlier assets' invoke images are of no further use.
+    for older in _docker("image", "ls", tag.split(":")[0], "--format", "{{.Repository}}:{{.Tag}}").split():
+        if older != tag:
+            subprocess.run(["docker", "image", "rm", older], capture_output=True, check=False)  # noqa: S607
     return tag
 
 
@@ -323,6 +329,45 @@ class Sam:
         return subprocess.CompletedProcess(
             command, process.returncode, "".join(stdout_lines), "".join(stderr_lines)
         )
+
+
+@contextlib.contextmanager
+def start_api(sam: Sam) -> Iterator[str]:
+    """``sam local start-api`` on the template's REST API, on a free loopback port; yields its URL.
+    Warm containers: each function starts cold once, later requests reuse its container."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with tempfile.TemporaryDirectory(prefix="sam-start-api-") as scratch:
+        env_file = Path(scratch) / "env.json"
+        env_file.write_text(json.dumps(sam.environment))
+        log = (Path(scratch) / "start-api.log").open("w+")
+        command = [
+            sam.executable, "local", "start-api", "--template", str(sam.template),
+            "--env-vars", str(env_file), "--invoke-image", sam.image, "--skip-pull-image",
+            "--docker-network", sam.aws.network, "--region", REGION, "--warm-containers", "LAZY",
+            "--host", "127.0.0.1", "--port", str(port),
+        ]  # fmt: skip
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=sam.process_environment()
+        )
+        try:
+            deadline = time.monotonic() + 120
+            # Readiness from SAM's own line: probing a route would invoke the authorizer.
+            while f"Running on http://127.0.0.1:{port}" not in Path(log.name).read_text():
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"sam local start-api did not start:\n{Path(log.name).read_text()}")
+                time.sleep(0.5)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            process.send_signal(signal.SIGINT)  # SAM removes its warm containers on Ctrl-C
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            _remove_containers(Path(log.name).read_text().splitlines())
+            log.close()
 
 
 def _remove_containers(sam_output: list[str]) -> None:

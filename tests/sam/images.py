@@ -45,6 +45,8 @@ SUITE = "forky"
 MIRROR = "http://deb.debian.org/debian"
 # libstdc++6: awslambdaric's runtime_client extension links it, as Lambda's own runtime image has it.
 PACKAGES = ("python3.14", "ca-certificates", "libstdc++6")
+# The x86_64 image runs tests that import the CDK app's constants, and the CDK library runs on node.
+EXTRA_PACKAGES = {"amd64": ("nodejs",), "arm64": ()}
 MMDEBSTRAP_OPTIONS = (
     # Essential packages plus ours, configured by their own maintainer scripts; no apt in the image.
     "--variant=essential",
@@ -84,8 +86,12 @@ class RootFilesystem:
 
     @property
     def key(self) -> str:
-        return _digest(SUITE.encode(), MIRROR.encode(), self.arch.encode(), *map(str.encode, PACKAGES),
+        return _digest(SUITE.encode(), MIRROR.encode(), self.arch.encode(), *map(str.encode, self.packages),
                        *map(str.encode, MMDEBSTRAP_OPTIONS))  # fmt: skip
+
+    @property
+    def packages(self) -> tuple[str, ...]:
+        return PACKAGES + EXTRA_PACKAGES[self.arch]
 
     @property
     def tar(self) -> Path:
@@ -104,7 +110,7 @@ class RootFilesystem:
                     "mmdebstrap",
                     "--quiet",
                     f"--architectures={self.arch}",
-                    f"--include={','.join(PACKAGES)}",
+                    f"--include={','.join(self.packages)}",
                     *MMDEBSTRAP_OPTIONS,
                     SUITE,
                     str(staging),
@@ -114,6 +120,9 @@ class RootFilesystem:
             staging.rename(self.tar)
         finally:
             staging.unlink(missing_ok=True)
+        for stale in CACHE_DIR.glob(f"rootfs-*-{self.arch}-*.tar"):
+            if stale != self.tar:
+                stale.unlink(missing_ok=True)  # an older recipe's
         _log(f"root file system {self.arch}: {time.monotonic() - started:.0f} s")
         return self.tar
 
@@ -161,7 +170,18 @@ class Image:
                 stdout=subprocess.DEVNULL,
             )  # fmt: skip
         _log(f"image {self.tag}: {time.monotonic() - started:.0f} s")
+        self._remove_older_recipes()
         return self.tag
+
+    def _remove_older_recipes(self) -> None:
+        repository = self.tag.split(":")[0]
+        listed = subprocess.run(
+            ["docker", "image", "ls", repository, "--format", "{{.Repository}}:{{.Tag}}"],  # noqa: S607
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        for tag in listed.stdout.split():
+            if tag != self.tag and tag.split(":")[1].startswith(f"{self.arch}-"):
+                subprocess.run(["docker", "image", "rm", tag], capture_output=True, check=False)  # noqa: S607
 
 
 LAMBDA_IMAGE = Image(
@@ -177,18 +197,25 @@ def _uv() -> Path:
     return uv
 
 
+def _wheels(lock: Path, platform: str, target: Path) -> Path:
+    """The locked packages' CPython 3.14 wheels for ``platform``, unpacked into ``target`` by this
+    machine's uv (its cache and network settings). Wheels only: a locked package without a wheel
+    for 3.14 fails here, by name."""
+    _run(
+        [str(_uv()), "pip", "install", "--quiet", "--no-deps", "--only-binary", ":all:",
+         "--python-version", "3.14", "--python-platform", platform,
+         "--target", str(target), "-r", str(lock)],
+    )  # fmt: skip
+    shutil.rmtree(target / "bin", ignore_errors=True)  # console scripts for the host's Python
+    return target
+
+
 def build_lambda_image() -> str:
     if LAMBDA_IMAGE.exists():
         return LAMBDA_IMAGE.tag
     with tempfile.TemporaryDirectory(prefix="runtime-") as scratch:
-        runtime = Path(scratch) / "runtime"
         # The runtime interface client as Lambda's arm64 runtime would load it: cp314 aarch64 wheels.
-        _run(
-            [str(_uv()), "pip", "install", "--quiet", "--no-deps", "--only-binary", ":all:",
-             "--python-version", "3.14", "--python-platform", UV_PLATFORM,
-             "--target", str(runtime), "-r", str(RUNTIME_LOCK)],
-        )  # fmt: skip
-        shutil.rmtree(runtime / "bin", ignore_errors=True)
+        runtime = _wheels(RUNTIME_LOCK, UV_PLATFORM, Path(scratch) / "runtime")
         return LAMBDA_IMAGE.build({"runtime": runtime, "bootstrap": RECIPE_DIR / "bootstrap"})
 
 
@@ -196,14 +223,7 @@ def build_python_image() -> str:
     if PYTHON_IMAGE.exists():
         return PYTHON_IMAGE.tag
     with tempfile.TemporaryDirectory(prefix="site-packages-") as scratch:
-        site_packages = Path(scratch) / "site-packages"
-        # Wheels only: a locked package without a wheel for CPython 3.14 fails here, by name.
-        _run(
-            [str(_uv()), "pip", "install", "--quiet", "--no-deps", "--only-binary", ":all:",
-             "--python-version", "3.14", "--python-platform", PYTHON_UV_PLATFORM,
-             "--target", str(site_packages), "-r", str(DEV_LOCK)],
-        )  # fmt: skip
-        shutil.rmtree(site_packages / "bin", ignore_errors=True)  # scripts for the host's Python
+        site_packages = _wheels(DEV_LOCK, PYTHON_UV_PLATFORM, Path(scratch) / "site-packages")
         return PYTHON_IMAGE.build({"uv": _uv(), "site-packages": site_packages})
 
 

@@ -36,6 +36,13 @@ def _headers(invocation: Invocation) -> dict[str, str]:
     return headers
 
 
+def _get_event(resource: str, value: str) -> dict[str, Any]:
+    """A GET of ``resource`` (one path parameter) with ``value``, as API Gateway sends it."""
+    name = resource[resource.index("{") + 1 : resource.index("}")]
+    path = resource.replace("{" + name + "}", quote(value, safe=""))
+    return api_event("GET", path, resource=resource, path_parameters={name: value}, client_id=CLIENT_ID)
+
+
 def test_a_v1_batch_is_upserted(posted_order: Invocation, local_aws: LocalAws) -> None:
     assert posted_order.payload["statusCode"] == 200, posted_order.payload
     assert _body(posted_order) == {"message": "Success", "orders_upserted": 1, "items_upserted": 2}
@@ -53,13 +60,7 @@ def test_a_v1_batch_is_upserted(posted_order: Invocation, local_aws: LocalAws) -
 def test_the_order_reads_back_as_stored(
     posted_order: Invocation, sam: Sam, function_ids: dict[str, str]
 ) -> None:
-    event = api_event(
-        "GET",
-        f"/forward_orders/{quote(ORDER_IDENTIFIER)}",
-        resource="/forward_orders/{identifier}",
-        path_parameters={"identifier": ORDER_IDENTIFIER},
-        client_id=CLIENT_ID,
-    )
+    event = _get_event("/forward_orders/{identifier}", ORDER_IDENTIFIER)
     result = invoke_api(sam, function_ids, event, "GET /forward_orders/{identifier}")
     assert result.payload["statusCode"] == 200, result.payload
     order = _body(result)
@@ -92,13 +93,7 @@ def test_the_item_is_found_by_tracking_number(
     posted_order: Invocation, sam: Sam, function_ids: dict[str, str]
 ) -> None:
     scanned = f" {TRACKING_NUMBER.lower()} "  # as a scanner might send it
-    event = api_event(
-        "GET",
-        f"/tracking/{quote(scanned)}",
-        resource="/tracking/{tracking_number}",
-        path_parameters={"tracking_number": scanned},
-        client_id=CLIENT_ID,
-    )
+    event = _get_event("/tracking/{tracking_number}", scanned)
     result = invoke_api(sam, function_ids, event, "GET /tracking/{tracking_number}")
     assert result.payload["statusCode"] == 200, result.payload
     answer = _body(result)
