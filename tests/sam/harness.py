@@ -227,7 +227,8 @@ def invoke_image(lambda_image: str, template: SynthesizedTemplate, function_ids:
         )
         _docker("build", "--quiet", "--platform", "linux/arm64", "-t", tag, str(root))
     # Earlier assets' invoke images are of no further use.
-    for older in _docker("image", "ls", tag.split(":")[0], "--format", "{{.Repository}}:{{.Tag}}").split():
+    repository = tag.rpartition(":")[0]
+    for older in _docker("image", "ls", repository, "--format", "{{.Repository}}:{{.Tag}}").split():
         if older != tag:
             subprocess.run(["docker", "image", "rm", older], capture_output=True, check=False)  # noqa: S607
     return tag

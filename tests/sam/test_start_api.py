@@ -10,6 +10,7 @@ responses at all. The last test pins that difference, so that docs/deployment.md
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -45,13 +46,17 @@ def _request(url: str, method: str = "GET", body: Any = None, key: str | None = 
         return error.code, error.read().decode()
 
 
-def test_a_key_posts_and_reads_back_through_the_authorizer(api: str, client_key: str) -> None:
+def test_a_key_posts_and_reads_back_through_the_authorizer(api: str, client_key: str, sam: Sam) -> None:
+    started = time.monotonic()
     status, body = _request(f"{api}/forward_orders", "POST", ORDER, key=client_key)
+    sam.timings.append(("start-api: POST (authorizer and function cold)", time.monotonic() - started))
     assert (status, json.loads(body)) == (
         200,
         {"message": "Success", "orders_upserted": 1, "items_upserted": 1},
     )
+    started = time.monotonic()
     status, body = _request(f"{api}/forward_orders/smoke-1", key=client_key)
+    sam.timings.append(("start-api: GET (warm)", time.monotonic() - started))
     assert status == 200
     order = json.loads(body)
     assert (order["identifier"], [item["sku"] for item in order["items"]]) == ("smoke-1", ["S"])
