@@ -169,7 +169,8 @@ class LocalAws:
 
 # Run in the Python image (x86_64, the same python3.14 build): compile every module of the mounted
 # assets into the prefix, under the path it has in the Lambda container. Bytecode does not depend on
-# the processor, and each .pyc records its source's size and mtime, so a changed file is recompiled.
+# the processor. Each .pyc records its source's hash, not its mtime: a fresh clone stages the same
+# assets with new mtimes, and a file that differs is simply compiled when imported.
 _COMPILE = """
 import importlib.util, os, py_compile, sys
 for mounted, inside in (arg.split("=", 1) for arg in sys.argv[1:]):
@@ -180,7 +181,8 @@ for mounted, inside in (arg.split("=", 1) for arg in sys.argv[1:]):
                 path = inside + source[len(mounted):]
                 cfile = importlib.util.cache_from_source(path)  # under PYTHONPYCACHEPREFIX
                 try:
-                    py_compile.compile(source, cfile=cfile, dfile=path, doraise=True)
+                    py_compile.compile(source, cfile=cfile, dfile=path, doraise=True,
+                                       invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
                 except py_compile.PyCompileError:
                     pass  # a file Python would not import either (templates, examples)
 """
