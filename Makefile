@@ -68,8 +68,9 @@ openapi: install
 	$(BIN)/forward-orders openapi -o openapi.json
 
 # Everything: lint, types, and every test (unit, api, local, browser, infrastructure, reliability).
-test: lint typecheck $(CHROMIUM)
-	FORWARD_ORDERS_CHROMIUM=$(CHROMIUM) $(BIN)/pytest
+# checkov (tests/infrastructure/test_checkov.py) runs from a venv of its own (below).
+test: lint typecheck $(CHROMIUM) checkov-install
+	CHECKOV=$(CHECKOV_VENV)/bin/checkov FORWARD_ORDERS_CHROMIUM=$(CHROMIUM) $(BIN)/pytest
 
 # The long reliability runs (docs/reliability.md): thousands of requests under injected storage
 # faults, bigger concurrency, fuzzing and property runs; their figures are printed at the end.
@@ -92,11 +93,38 @@ bench-quick:
 bench-push: install
 	$(BIN)/python -m bench push $(if $(QUICK),--quick)
 
-# Re-resolve the pinned versions after editing pyproject.toml.
+# Re-resolve the pinned versions after editing pyproject.toml or requirements/*.in.
 lock: install
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements/dev.txt --no-header
 	$(BIN)/uv pip compile pyproject.toml --python-version 3.14 --python-platform aarch64-manylinux2014 \
 		-o requirements/lambda.txt --no-header
+	$(BIN)/uv pip compile requirements/lambda-runtime.in --python-version 3.14 \
+		--python-platform aarch64-manylinux2014 -o requirements/lambda-runtime.txt --no-header
+	$(BIN)/uv pip compile requirements/sam.in --python-version 3.11 -o requirements/sam.txt --no-header
+	$(BIN)/uv pip compile requirements/checkov.in --python-version 3.11 -o requirements/checkov.txt --no-header
+
+# -- tools with their own venvs -----------------------------------------------------------------
+# The SAM CLI and checkov pin packages the dev lock cannot share (boto3, pydantic, packaging), so
+# each gets a venv of its own from its lock, kept outside the clone and named after the lock's hash:
+# another clone on this machine, or the next CI run, reuses it.
+TOOLS_DIR := $(HOME)/.cache/forward-orders/tools
+lock_hash = $(shell sha256sum $(1) | cut -c1-16)
+SAM_VENV := $(TOOLS_DIR)/sam-$(call lock_hash,requirements/sam.txt)
+CHECKOV_VENV := $(TOOLS_DIR)/checkov-$(call lock_hash,requirements/checkov.txt)
+
+# Built in place (a venv cannot be moved); the stamp, written last, marks it complete.
+$(TOOLS_DIR)/%/.installed:
+	rm -rf $(TOOLS_DIR)/$*
+	$(PYTHON) -m venv $(TOOLS_DIR)/$*
+	$(BIN)/uv pip sync --quiet --python $(TOOLS_DIR)/$*/bin/python $(LOCK)
+	touch $@
+
+$(SAM_VENV)/.installed: LOCK := requirements/sam.txt
+$(CHECKOV_VENV)/.installed: LOCK := requirements/checkov.txt
+$(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed: | $(STAMP)
+
+.PHONY: checkov-install
+checkov-install: $(CHECKOV_VENV)/.installed
 
 # -- AWS (docs/deployment.md) -------------------------------------------------------------------
 # The CDK CLI is pinned in package.json; the app it runs is Python (the "app" command in cdk.json,
@@ -129,3 +157,21 @@ destroy: install $(NPM_STAMP)
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out build .mypy_cache .pytest_cache .ruff_cache
+
+# -- SAM and Python 3.14 (docs/deployment.md, "Running the functions with SAM"; needs Docker) --------
+# `make sam` builds the local images once (cached by what they are built from), runs the fast tests
+# under Python 3.14 on x86_64, then the synthesized functions with `sam local invoke` on arm64.
+# The tests that run under Python 3.14: the in-process ones (no Docker, no node, no subprocess servers).
+PY314_TESTS ?= tests/unit tests/api
+
+.PHONY: sam sam-images test-py314 sam-invoke
+sam: sam-images test-py314 sam-invoke
+
+sam-images: install
+	$(BIN)/python -m tests.sam.images
+
+test-py314: install
+	$(BIN)/python -m tests.sam.images pytest -q $(PY314_TESTS)
+
+sam-invoke: install synth $(SAM_VENV)/.installed
+	FORWARD_ORDERS_SAM=1 SAM_CLI=$(SAM_VENV)/bin/sam $(BIN)/pytest tests/sam -p no:cacheprovider --timeout=1800 -v
