@@ -54,8 +54,19 @@ def key_store() -> ApiKeyStore:
     return ApiKeyStore(client, get_settings().api_keys_table_name)
 
 
-def presented_key(headers: dict[str, str] | None) -> str | None:
-    """The API key in the request headers (names compared case-insensitively), or None."""
+CREDENTIAL_HEADERS = ("authorization", "x-api-key")
+
+
+def presented_key(
+    headers: dict[str, str] | None, multi_value_headers: dict[str, list[str]] | None = None
+) -> str | None:
+    """The API key in the request headers (names compared case-insensitively), or None.
+
+    ``headers`` holds the last value of a repeated field; ``multi_value_headers`` all of them. A
+    credential field repeated with different values is a refusal: which one a proxy in between
+    would have read is anyone's guess, so none of them is trusted."""
+    if _conflicting(multi_value_headers):
+        return None
     lowered = {name.lower(): value for name, value in (headers or {}).items() if isinstance(value, str)}
     if "authorization" in lowered:
         # Present, it decides, even empty: a malformed Authorization is a refusal, never a reason
@@ -66,6 +77,14 @@ def presented_key(headers: dict[str, str] | None) -> str | None:
         return None
     api_key = lowered.get("x-api-key", "").strip()
     return api_key or None
+
+
+def _conflicting(multi_value_headers: dict[str, list[str]] | None) -> bool:
+    values: dict[str, set[str]] = {name: set() for name in CREDENTIAL_HEADERS}
+    for name, field_values in (multi_value_headers or {}).items():
+        if name.lower() in values and isinstance(field_values, list):
+            values[name.lower()].update(value.strip() for value in field_values if isinstance(value, str))
+    return any(len(distinct) > 1 for distinct in values.values())
 
 
 def api_wide_resource(method_arn: str) -> str:
@@ -136,7 +155,7 @@ def policy_for(record: ApiKeyRecord, method_arn: str) -> dict[str, Any]:
 # REQUEST authorizer events carry the API request's id, so denials can be found by request id.
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    key = presented_key(event.get("headers"))
+    key = presented_key(event.get("headers"), event.get("multiValueHeaders"))
     record = key_store().find_active(key) if key else None
     if record is None:
         # Never log the presented key, not even a prefix of it.

@@ -309,6 +309,36 @@ def test_presented_key(headers: dict[str, str] | None, key: str | None) -> None:
     assert presented_key(headers) == key
 
 
+@pytest.mark.parametrize(
+    ("multi_value_headers", "key"),
+    [
+        ({"Authorization": ["Bearer abc", "Bearer abc"]}, "abc"),  # the same value twice
+        ({"Authorization": ["Bearer abc"], "authorization": [" Bearer abc"]}, "abc"),
+        ({"Authorization": ["Bearer abc", "Bearer def"]}, None),
+        ({"Authorization": ["Bearer abc"], "AUTHORIZATION": ["Bearer def"]}, None),
+        ({"x-api-key": ["abc", "def"]}, None),
+        ({"x-api-key": ["abc"], "X-Api-Key": ["def"]}, None),
+        ({"Authorization": ["Bearer abc", ""]}, None),  # an empty repeat is another value
+        ({"Accept": ["a", "b"], "x-api-key": ["abc"]}, "abc"),  # other fields may repeat
+    ],
+)
+def test_a_credential_repeated_with_different_values_is_refused(
+    multi_value_headers: dict[str, list[str]], key: str | None
+) -> None:
+    """API Gateway's ``headers`` map keeps the last value of a repeated field; a proxy in front may
+    have used the first. Two different credentials in one request are trusted neither way."""
+    last = {name: values[-1] for name, values in multi_value_headers.items()}
+    assert _authorizer().presented_key(last, multi_value_headers) == key
+
+
+def test_the_handler_refuses_a_valid_key_repeated_with_another_value(acme_key: str) -> None:
+    event = authorizer_event({"x-api-key": acme_key})
+    assert _authorizer().lambda_handler(event, lambda_context())["principalId"] == "acme"
+    event["multiValueHeaders"] = {"x-api-key": ["not-a-key", acme_key]}
+    with pytest.raises(_authorizer().Unauthorized):
+        _authorizer().lambda_handler(event, lambda_context())
+
+
 # -- logs ----------------------------------------------------------------------------------------------
 
 

@@ -7,8 +7,8 @@ refuses"), through ``forward-orders serve`` with the real authorizer and API fun
   HTML, never a traceback;
 - credential header combinations (``Authorization`` and ``x-api-key``: presence, case of the names,
   empty values, whitespace, schemes, repeats): each is allowed or refused exactly as the README's
-  "Choices where the contract is silent" says, API Gateway's ``headers`` map holding the last
-  value of a repeated field.
+  "Choices where the contract is silent" says (a credential field repeated with different values
+  is refused; API Gateway's ``headers`` map holds the last value of a repeated field).
 
 A few hundred examples in ``make test``, thousands under FORWARD_ORDERS_SOAK=1.
 """
@@ -205,7 +205,13 @@ def expected_client(fields: list[tuple[str, str]]) -> str | None:
     """The README's rule, on what API Gateway's ``headers`` map holds (the last value of each
     field, names compared without case, optional whitespace stripped): ``Authorization`` decides
     when it is there, even empty (a malformed or blank one is 401, even with a valid
-    ``x-api-key``); then ``x-api-key``."""
+    ``x-api-key``); then ``x-api-key``. A credential field repeated with different values is
+    401, whichever value came last."""
+    distinct: dict[str, set[str]] = {}
+    for name, value in fields:
+        distinct.setdefault(name.lower(), set()).add(value.strip())
+    if any(len(distinct.get(name, ())) > 1 for name in ("authorization", "x-api-key")):
+        return None
     last = {name.lower(): value.strip(" \t") for name, value in fields}
     keys = {KEY: "acme", OTHER_KEY: "globex"}
     if "authorization" in last:
@@ -224,7 +230,8 @@ def expected_client(fields: list[tuple[str, str]]) -> str | None:
 @given(fields=st.lists(st.tuples(CREDENTIAL_NAMES, CREDENTIAL_VALUES), max_size=4))
 @example(fields=[("Authorization", f"Basic {KEY}"), ("x-api-key", KEY)])  # malformed decides: 401
 @example(fields=[("Authorization", ""), ("x-api-key", KEY)])  # present, even empty, decides: 401
-@example(fields=[("Authorization", f"Bearer {OTHER_KEY}"), ("authorization", f"Bearer {KEY}")])  # the last
+@example(fields=[("Authorization", f"Bearer {OTHER_KEY}"), ("authorization", f"Bearer {KEY}")])  # two: 401
+@example(fields=[("Authorization", f"Bearer {KEY}"), ("authorization", f"Bearer {KEY}")])  # the same twice
 @example(fields=[("x-api-key", KEY), ("X-Api-Key", "not-a-key")])
 def test_credential_headers_are_judged_as_the_readme_says(
     server: ServeProcess, fields: list[tuple[str, str]]
