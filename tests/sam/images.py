@@ -244,7 +244,7 @@ def run_pytest(arguments: list[str]) -> int:
     command = [
         "docker", "run", "--rm", "--network", "none",
         "--volume", f"{REPOSITORY_ROOT}:/src:ro", "--workdir", "/src",
-        "--env", "PYTHONPATH=/src/functions:/src/cli", "--env", "PYTHONDONTWRITEBYTECODE=1",
+        "--env", "PYTHONPATH=/src/functions:/src/cli:/src/client", "--env", "PYTHONDONTWRITEBYTECODE=1",
         "--env", "HYPOTHESIS_STORAGE_DIRECTORY=/tmp/hypothesis",
         tag, "python", "-m", "pytest", "-p", "no:cacheprovider", *arguments,
     ]  # fmt: skip
