@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from infra.api import API_HANDLER, AUTHORIZER_HANDLER
+from infra.api import API_HANDLER, AUTHORIZER_HANDLER, CONSOLE_HANDLER
 from infra.events import HANDLER as ORDER_EVENTS_HANDLER
 
 from common.api_keys import ApiKeyStore
@@ -66,6 +66,7 @@ def function_ids(template: SynthesizedTemplate) -> dict[str, str]:
         "api": template.function_id(API_HANDLER),
         "authorizer": template.function_id(AUTHORIZER_HANDLER),
         "events": template.function_id(ORDER_EVENTS_HANDLER),
+        "console": template.function_id(CONSOLE_HANDLER),
     }
 
 

@@ -15,7 +15,7 @@ def test_only_the_timeouts_differ(template: SynthesizedTemplate) -> None:
     functions = [
         name for name, res in sam_view["Resources"].items() if res["Type"] == "AWS::Lambda::Function"
     ]
-    assert len(functions) == 3
+    assert len(functions) == 4  # the API function, its authorizer, the console, the events function
     for name in functions:
         properties = sam_view["Resources"][name]["Properties"]
         assert properties["Timeout"] == SAM_TIMEOUT_SECONDS
@@ -35,3 +35,7 @@ def test_each_function_mounts_its_staged_package(
         assert sorted(entry.name for entry in code.iterdir()) == sorted([package, "common"])
         [layer] = template.layer_ids(function_id)
         assert (template.asset_dir(layer) / "python" / "boto3").is_dir()
+    # The console ships without the dependency layer: standard library only.
+    console = template.asset_dir(function_ids["console"])
+    assert sorted(entry.name for entry in console.iterdir()) == ["common", "console"]
+    assert template.layer_ids(function_ids["console"]) == []
