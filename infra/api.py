@@ -62,6 +62,7 @@ from common.api_routes import (
 )
 from common.tables import TRACKING_INDEXES
 from forward_orders.settings import Settings as ApiSettings
+from infra.access_log import access_log_format
 from infra.checks import acknowledge
 from infra.config import ServiceConfig
 from infra.functions import ServiceFunction, handler_of, service_log_group
@@ -106,35 +107,6 @@ def gateway_response_body(response: GatewayResponse) -> str:
 def tracking_index_arns(orders_table: dynamodb.ITableV2) -> list[str]:
     """The ARNs of the orders table's tracking indexes (common/tables.py), one by one."""
     return [f"{orders_table.table_arn}/index/{index.name}" for index in TRACKING_INDEXES.values()]
-
-
-def access_log_format() -> str:
-    """One JSON object per request. Never a header (the Authorization header holds the key) and
-    never the request path, which holds order identifiers and tracking numbers: the resource path
-    (the route's template) says which route was called."""
-    fields = {
-        "requestId": "$context.requestId",
-        "requestTime": "$context.requestTimeEpoch",
-        "httpMethod": "$context.httpMethod",
-        "resourcePath": "$context.resourcePath",
-        "status": "$context.status",
-        "responseLength": "$context.responseLength",
-        "responseLatency": "$context.responseLatency",
-        "integrationLatency": "$context.integrationLatency",
-        "integrationStatus": "$context.integrationStatus",
-        "integrationError": "$context.integration.error",
-        "errorType": "$context.error.responseType",
-        "errorMessage": "$context.error.message",
-        "clientId": "$context.authorizer.principalId",
-        "authorizerStatus": "$context.authorizer.status",
-        "authorizerLatency": "$context.authorizer.latency",
-        "authorizerError": "$context.authorizer.error",
-        "sourceIp": "$context.identity.sourceIp",
-        "userAgent": "$context.identity.userAgent",
-        "xrayTraceId": "$context.xrayTraceId",
-    }
-    # Every value quoted: API Gateway writes "-" for an empty one, which would break bare numbers.
-    return json.dumps(fields, separators=(",", ":"))
 
 
 class Api(Construct):
