@@ -18,13 +18,20 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
-from common.tables import API_KEYS_TABLE, ORDERS_TABLE, KeyAttribute, TableSchema
+from common.tables import API_KEYS_TABLE, ORDERS_TABLE, KeyAttribute, TableSchema, projection
 from order_events.changes import STREAM_VIEW_TYPE as ORDERS_STREAM_VIEW_TYPE
 
 _ATTRIBUTE_TYPES = {
     "S": dynamodb.AttributeType.STRING,
     "N": dynamodb.AttributeType.NUMBER,
     "B": dynamodb.AttributeType.BINARY,
+}
+
+
+_PROJECTION_TYPES = {
+    "ALL": dynamodb.ProjectionType.ALL,
+    "KEYS_ONLY": dynamodb.ProjectionType.KEYS_ONLY,
+    "INCLUDE": dynamodb.ProjectionType.INCLUDE,
 }
 
 
@@ -43,14 +50,8 @@ def key_schema_props(schema: TableSchema) -> dict[str, Any]:
                 index_name=index.name,
                 partition_key=_attribute(index.partition_key),
                 sort_key=_attribute(index.sort_key) if index.sort_key is not None else None,
-                projection_type=(
-                    dynamodb.ProjectionType.ALL
-                    if index.projected_attributes is None
-                    else dynamodb.ProjectionType.INCLUDE
-                ),
-                non_key_attributes=(
-                    list(index.projected_attributes) if index.projected_attributes is not None else None
-                ),
+                projection_type=_PROJECTION_TYPES[projection(index.projected_attributes)["ProjectionType"]],
+                non_key_attributes=list(index.projected_attributes) if index.projected_attributes else None,
             )
             for index in schema.global_indexes
         ]
