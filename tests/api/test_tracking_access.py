@@ -265,13 +265,13 @@ def test_an_index_entry_that_lags_behind_a_changed_number_is_not_a_match(
     client = handler.orders_table()._client
     original = client.query
 
+    stale_entry = {"pk": {"S": "acme#o"}, "sk": {"S": "I#i"}, "tracking_number_key": {"S": "old"}}
+
     def lagging(**kwargs: Any) -> Any:
-        answer = original(**kwargs)
-        if kwargs["IndexName"] == TRACKING_NUMBER_INDEX.name and kwargs["ExpressionAttributeValues"][
-            ":k"
-        ] == {"S": "old"}:
-            entry = {"pk": {"S": "acme#o"}, "sk": {"S": "I#i"}, "tracking_number_key": {"S": "old"}}
-            answer = {**answer, "Items": [entry], "Count": 1}
+        answer: dict[str, Any] = dict(original(**kwargs))
+        key = kwargs["ExpressionAttributeValues"][":k"]
+        if kwargs["IndexName"] == TRACKING_NUMBER_INDEX.name and key == {"S": "old"}:
+            answer.update(Items=[stale_entry], Count=1)  # the entry the index has not dropped yet
         return answer
 
     monkeypatch.setattr(client, "query", lagging)
