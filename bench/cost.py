@@ -171,27 +171,33 @@ BASELINE_DEPLOYMENT = Deployment(
 
 def current_deployment(context: dict[str, Any] | None = None) -> Deployment:
     """The stack as this tree deploys it, from ``cdk.json`` (``context`` overrides keys)."""
-    from infra.config import ServiceConfig
+    from infra import config as stack
 
     keys = json.loads((ROOT / "cdk.json").read_text())["context"]
-    config = ServiceConfig.from_context({**keys, **(context or {})})
+    config = stack.ServiceConfig.from_context({**keys, **(context or {})})
     return Deployment(
         memory_mb={
             "api": config.api_memory_mb,
             "authorizer": config.authorizer_memory_mb,
-            "order_events": 256,
+            "order_events": stack.ORDER_EVENTS_MEMORY_MB,
         },
         timeout_seconds={
             "api": config.api_timeout_seconds,
             "authorizer": config.authorizer_timeout_seconds,
-            "order_events": 60,
+            "order_events": stack.ORDER_EVENTS_TIMEOUT_SECONDS,
         },
         snap_start={
             "api": config.snap_start,
             "authorizer": config.snap_start,
-            "order_events": config.snap_start,
+            "order_events": config.snap_start and stack.ORDER_EVENTS_SNAP_START,
         },
         authorizer_cache_ttl_seconds=config.authorizer_cache_ttl_seconds,
+        platform_log_lines=config.system_log_level != "WARN",
+        api_sampling=Sampling(config.tracing_reservoir_per_second, config.tracing_sampling_rate),
+        stream_batch_size=stack.ORDER_EVENTS_BATCH_SIZE,
+        stream_batching_window_seconds=config.order_events_batching_window_seconds,
+        dynamodb_billing="provisioned" if config.orders_table_billing == "provisioned" else "on_demand",
+        dynamodb_utilisation=config.orders_table_target_utilization_percent / 100,
     )
 
 

@@ -25,6 +25,7 @@ ACCESS_LOG_FIELDS = {
     "errorType": "$context.error.responseType",
     "errorMessage": "$context.error.message",
     "clientId": "$context.authorizer.principalId",
+    "keyId": "$context.authorizer.key_id",
     "authorizerStatus": "$context.authorizer.status",
     "authorizerLatency": "$context.authorizer.latency",
     "authorizerError": "$context.authorizer.error",

@@ -36,12 +36,14 @@ that is a 502 with Retry-After, like the function's own answer when storage is u
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import cast
 
 from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_xray as xray
 from constructs import Construct
 
 from authorizer.settings import Settings as AuthorizerSettings
@@ -86,6 +88,19 @@ API_INDEX_ACTIONS = ["dynamodb:Query"]
 AUTHORIZER_TABLE_ACTIONS = ["dynamodb:GetItem"]
 
 _REQUEST_ID = "$context.requestId"
+# Ahead of X-Ray's default rule (10000); a rule name has at most 32 characters.
+SAMPLING_RULE_PRIORITY = 100
+_SAMPLING_RULE_NAME_LENGTH = 32
+
+
+def sampling_rule_name(stack_name: str) -> str:
+    """``<stack name>-api``, shortened with a digest of the stack name when too long (rule names
+    are per account and region, like stack names)."""
+    name = f"{stack_name}-api"
+    if len(name) <= _SAMPLING_RULE_NAME_LENGTH:
+        return name
+    digest = hashlib.sha256(stack_name.encode()).hexdigest()[:6]
+    return f"{stack_name[: _SAMPLING_RULE_NAME_LENGTH - 11]}-{digest}-api"
 
 
 def gateway_response_body(response: GatewayResponse) -> str:
@@ -195,6 +210,7 @@ class Api(Construct):
             ),
         )
         self.stage = self.rest_api.deployment_stage
+        self.sampling_rule = self._sampling_rule(config)
         # API Gateway creates its execution log group on first use, without retention; creating it
         # here first gives it one, and deletes it with the stack.
         execution_logs = service_log_group(
@@ -249,6 +265,29 @@ class Api(Construct):
                 "AmazonAPIGatewayPushToCloudWatchLogs is the AWS managed policy made for the account's "
                 "API Gateway logging role, and AWS keeps it current with what API Gateway needs.",
             )
+
+    def _sampling_rule(self, config: ServiceConfig) -> xray.CfnSamplingRule:
+        """The stage's X-Ray sampling: API Gateway decides for each request, and the authorizer and
+        the API function trace the requests it sampled. X-Ray's default rule records one request a
+        second and 5 % of the rest, which at a few requests a second is most of them; this rule
+        records ``tracingReservoirPerSecond`` a second and ``tracingSamplingRate`` of the rest."""
+        return xray.CfnSamplingRule(
+            self,
+            "SamplingRule",
+            sampling_rule=xray.CfnSamplingRule.SamplingRuleProperty(
+                rule_name=sampling_rule_name(config.stack_name),
+                priority=SAMPLING_RULE_PRIORITY,
+                reservoir_size=config.tracing_reservoir_per_second,
+                fixed_rate=config.tracing_sampling_rate,
+                service_name=f"{config.service_name}/{config.stage_name}",
+                service_type="AWS::ApiGateway::Stage",
+                host="*",
+                http_method="*",
+                url_path="*",
+                resource_arn="*",
+                version=1,
+            ),
+        )
 
     def _add_routes(self) -> None:
         """The routes (common/api_routes.py, shared with the local server), each to its function,

@@ -140,7 +140,8 @@ def upsert_forward_orders() -> Response:
     )
     metrics.add_metric(name="OrdersUpserted", unit=MetricUnit.Count, value=summary.orders)
     metrics.add_metric(name="ItemsUpserted", unit=MetricUnit.Count, value=summary.items)
-    logger.info("orders upserted", extra={"orders": summary.orders, "items": summary.items})
+    # Debug only: the metrics above count them, the access log has the request.
+    logger.debug("orders upserted", extra={"orders": summary.orders, "items": summary.items})
     result: UpsertResult = {
         "message": "Success",
         "orders_upserted": summary.orders,
