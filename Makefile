@@ -14,7 +14,8 @@ NPM_STAMP := node_modules/.installed
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-install: $(STAMP)
+# node_modules: the CDK CLI and dynalite, the embedded DynamoDB of `make run` (package.json).
+install: $(STAMP) $(NPM_STAMP)
 
 # Idempotent: rebuilt only when the lock or the project metadata changes.
 $(STAMP): requirements/dev.txt pyproject.toml client/pyproject.toml

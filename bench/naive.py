@@ -24,7 +24,7 @@ class NaiveWriter:
         data = batch_reader.decode_body(body.decode(), is_base64=False, limits=self.limits)
         batch = batch_reader.read_batch(data, self.limits)
         now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        writes = orders.record_writes(tenant, batch)
+        writes = orders.record_writes(tenant, batch.orders)
         for write in writes:
             self.client.update_item(**update_request(self.table_name, write, now))
         return len(writes)

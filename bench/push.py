@@ -168,6 +168,8 @@ def run(quick: bool) -> dict[str, Any]:
                     f"bench={KEY}",
                     "--dynamodb-endpoint",
                     f"http://127.0.0.1:{moto_port}",
+                    # The push's own speed, not a tier's: the runs with --rate 0 would be throttled.
+                    "--no-rate-limits",
                 ],
                 env={**env, "FORWARD_ORDERS_STATE_FILE": str(directory / "state.json")},
                 stdout=subprocess.DEVNULL,

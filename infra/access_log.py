@@ -26,6 +26,8 @@ ACCESS_LOG_FIELDS = {
     "errorMessage": "$context.error.message",
     "clientId": "$context.authorizer.principalId",
     "keyId": "$context.authorizer.key_id",
+    "plan": "$context.authorizer.plan",
+    "apiKeyId": "$context.identity.apiKeyId",
     "authorizerStatus": "$context.authorizer.status",
     "authorizerLatency": "$context.authorizer.latency",
     "authorizerError": "$context.authorizer.error",

@@ -14,6 +14,13 @@ Authorizer and its rule. A client key is allowed the whole API; an operations ke
 that list operations keys (the tracking lookup), so API Gateway refuses it anywhere else before the
 function runs: ACCESS_DENIED, answered like a missing key (401, empty body).
 
+Per-client limits (infra/metering.py). The API takes its API key from the authorizer
+(``apiKeySource`` AUTHORIZER) and every authorized method requires one, so API Gateway meters each
+client key under its own tier's usage plan with the metering key the authorizer returns. The
+console's two public methods require none: no authorizer runs there, so there would be no key to
+give, and a method requiring one would refuse every request. They are in no usage plan; the stage's
+throttle, which API Gateway applies to each method on its own, bounds them.
+
 Authorizer and its cache. A REQUEST authorizer with identity sources makes API Gateway answer 401
 without calling it when *any* of those headers is missing, so "Authorization or x-api-key" cannot
 be expressed as identity sources. With the default cache TTL of 0 there are no identity sources:
@@ -38,6 +45,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from typing import cast
 
 from aws_cdk import Duration
@@ -68,6 +76,7 @@ from infra.access_log import access_log_format
 from infra.checks import acknowledge
 from infra.config import ServiceConfig
 from infra.functions import ServiceFunction, handler_of, service_log_group
+from infra.metering import Metering
 from infra.packaging import LambdaPackaging
 
 API_HANDLER = handler_of(API_FUNCTION)
@@ -117,6 +126,18 @@ def gateway_response_body(response: GatewayResponse) -> str:
         else "$context.error.messageString"
     )
     return '{"message": ' + text + ', "request_id": "' + _REQUEST_ID + '"}'
+
+
+def gateway_retry_after(config: ServiceConfig, response_type: str) -> int:
+    """The Retry-After of a gateway response: its own, or ``retryAfterSeconds``. A 429 of the
+    throttle says at least how long the slowest tier (or the stage) takes to earn one request."""
+    fixed = GATEWAY_RESPONSES[response_type].retry_after_seconds
+    if fixed is not None:
+        return fixed
+    if response_type == "THROTTLED":
+        waits = [plan.seconds_per_token for plan in config.usage_plans.values()]
+        return max(config.retry_after_seconds, math.ceil(1 / config.throttling_rate_limit), *waits)
+    return config.retry_after_seconds
 
 
 def tracking_index_arns(orders_table: dynamodb.ITableV2) -> list[str]:
@@ -194,6 +215,7 @@ class Api(Construct):
             description="Forward Orders API: retailers' order feeds",
             endpoint_types=[apigateway.EndpointType.REGIONAL],
             binary_media_types=["*/*"],
+            api_key_source_type=apigateway.ApiKeySourceType.AUTHORIZER,
             # Access and execution logs need the account's API Gateway CloudWatch role; see
             # docs/deployment.md for accounts where the platform team already manages it.
             cloud_watch_role=config.create_api_gateway_cloud_watch_role,
@@ -235,6 +257,14 @@ class Api(Construct):
             cfn_authorizer.add_property_deletion_override("IdentitySource")
         self._add_routes()
         self._add_gateway_responses(config)
+        self.metering = Metering(
+            self,
+            "Metering",
+            config=config,
+            rest_api=self.rest_api,
+            stage=self.stage,
+            api_keys_table=api_keys_table,
+        )
 
         acknowledge(
             self.rest_api,
@@ -337,6 +367,8 @@ class Api(Construct):
             integration,
             authorizer=self.authorizer,
             authorization_type=apigateway.AuthorizationType.CUSTOM,
+            # The metering key the authorizer returns: without it no usage plan would apply.
+            api_key_required=True,
         )
 
     def _add_gateway_responses(self, config: ServiceConfig) -> None:
@@ -345,7 +377,7 @@ class Api(Construct):
             headers = {REQUEST_ID_HEADER: "context.requestId"}
             headers.update({name: f"'{value}'" for name, value in response.headers.items()})
             if response.retry_after:
-                headers[RETRY_AFTER_HEADER] = f"'{config.retry_after_seconds}'"
+                headers[RETRY_AFTER_HEADER] = f"'{gateway_retry_after(config, response_type)}'"
             self.rest_api.add_gateway_response(
                 response_type.title().replace("_", ""),
                 type=apigateway.ResponseType.of(response_type),

@@ -6,7 +6,9 @@ comma-separated string. A misspelt key is an error rather than a silently ignore
 
 The request limits and storage settings default to the API function's own defaults
 (``forward_orders.settings``), so the deployed environment and a bare local run agree unless someone
-chooses otherwise. docs/deployment.md documents every key.
+chooses otherwise. The per-client tiers (``usagePlans``, ``defaultPlan``, ``operationsPlan``) are
+``common.usage_plans``' model, which ``forward-orders serve`` and ``keys`` read from cdk.json too.
+docs/deployment.md documents every key.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 from pydantic.alias_generators import to_camel
 
 from common.dynamodb_client import dynamodb_client
+from common.usage_plans import UsagePlans
 from forward_orders.settings import Limits, Settings
 
 # API Gateway ends every REST integration after 29 seconds, whatever the Lambda timeout says.
@@ -97,9 +100,10 @@ def _is_model(annotation: Any) -> bool:
 API_SETTINGS_SET_BY_THE_STACK = frozenset({"orders_table_name"})
 
 
-class ServiceConfig(_api_function_settings()):  # type: ignore[misc]  # a base made at run time
-    """What can differ between deployments of the stack. Besides the fields below, every limit and
-    storage setting of the API function (``forward_orders.settings``) is a key of its own."""
+class ServiceConfig(_api_function_settings(), UsagePlans):  # type: ignore[misc]  # a base made at run time
+    """What can differ between deployments of the stack. Besides the fields below, the per-client
+    tiers (``common.usage_plans``' fields, the one definition of them) and every limit and storage
+    setting of the API function (``forward_orders.settings``) are keys of their own."""
 
     model_config = _CONFIG
 
@@ -174,14 +178,18 @@ class ServiceConfig(_api_function_settings()):  # type: ignore[misc]  # a base m
                 )
         if self.log_retention_days not in LOG_RETENTION_DAYS:
             raise ValueError(f"logRetentionDays must be one of {', '.join(map(str, LOG_RETENTION_DAYS))}")
+        for name, plan in self.usage_plans.items():
+            if plan.rate > self.throttling_rate_limit or plan.burst > self.throttling_burst_limit:
+                raise ValueError(
+                    f"usagePlans.{name} ({plan.describe()}) is above the stage's throttle "
+                    f"({self.throttling_rate_limit:g}/s burst {self.throttling_burst_limit}), which "
+                    "bounds every client's requests: raise throttlingRateLimit/throttlingBurstLimit or "
+                    "lower the tier"
+                )
         for email in self.alarm_emails:
             if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
                 raise ValueError(f"alarmEmails: {email!r} is not an email address")
         return self
-
-    @classmethod
-    def context_keys(cls) -> list[str]:
-        return [field.alias or name for name, field in cls.model_fields.items()]
 
     @classmethod
     def from_context(cls, context: dict[str, Any]) -> ServiceConfig:
@@ -192,6 +200,11 @@ class ServiceConfig(_api_function_settings()):  # type: ignore[misc]  # a base m
         """
         ours = {key: value for key, value in context.items() if re.fullmatch(r"[a-z][A-Za-z0-9]*", key)}
         return cls.model_validate(ours)
+
+    @property
+    def tiers(self) -> UsagePlans:
+        """The tiers alone, as ``forward-orders serve`` and ``keys`` load them."""
+        return UsagePlans.model_validate(self.model_dump(include=set(UsagePlans.model_fields)))
 
     def api_environment(self) -> dict[str, str]:
         """The API function's limit and storage variables, named by ``forward_orders.settings``

@@ -13,6 +13,7 @@ from infra.api import API_TABLE_ACTIONS, AUTHORIZER_TABLE_ACTIONS, Api
 from infra.checks import attach_checks
 from infra.config import ServiceConfig
 from infra.events import OrderEvents
+from infra.metering import USAGE_PLANS_OUTPUT
 from infra.monitoring import Monitoring
 from infra.packaging import LambdaPackaging
 from infra.storage import Storage
@@ -75,7 +76,19 @@ class ForwardOrdersStack(Stack):
             self,
             "KeysTableName",
             value=self.storage.api_keys.table_name,
-            description="forward-orders keys create --client NAME --table <this>",
+            description="The API keys table (forward-orders keys --stack finds it)",
+        )
+        CfnOutput(
+            self,
+            USAGE_PLANS_OUTPUT,
+            value=self.api.metering.usage_plans_output(),
+            description="The tiers' usage plans, for forward-orders keys --stack <this stack>",
+        )
+        CfnOutput(
+            self,
+            "KeyAdministrationPolicyArn",
+            value=self.api.metering.key_administration.managed_policy_arn,
+            description="Attach to whoever runs forward-orders keys --stack (docs/deployment.md)",
         )
         CfnOutput(self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn)
         CfnOutput(self, "DashboardName", value=self.monitoring.dashboard.dashboard_name)

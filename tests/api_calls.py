@@ -38,10 +38,12 @@ def api_event(
     headers: dict[str, str] | None = None,
     resource: str | None = None,
     path_parameters: dict[str, str] | None = None,
+    query: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The event the stage sends the API function after the authorizer allowed ``client_id``
     (None: no authorizer context). ``body`` is sent as JSON, ``raw_body`` as given; the resource
-    and path parameters are the route table's unless given."""
+    and path parameters are the route table's unless given; ``query`` is the query string (each
+    value as its text)."""
     if raw_body is None and body is not None:
         raw_body = json.dumps(body)
     route = match_request(method, path)
@@ -53,6 +55,7 @@ def api_event(
         headers={
             name: [value] for name, value in {"Content-Type": "application/json", **(headers or {})}.items()
         },
+        query={name: [str(value)] for name, value in (query or {}).items()},
         body=raw_body,
         base64_body=base64_body,
         stage=STAGE,

@@ -6,12 +6,14 @@ from __future__ import annotations
 import io
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
+from moto.core.botocore_stubber import BotocoreStubber
 
 from common.tables import API_KEYS_TABLE, ORDERS_TABLE
 from tests.api_calls import API_KEYS_TABLE_NAME, ORDERS_TABLE_NAME, REGION
@@ -61,13 +63,29 @@ def _reset_process_caches() -> None:
 
 
 @pytest.fixture
-def dynamodb() -> Iterator[Any]:
-    """moto's in-process DynamoDB with both tables created from their schema definitions."""
+def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """moto's in-process DynamoDB with both tables created from their schema definitions.
+
+    Each call is made atomic, as DynamoDB's are: moto's backend is not thread-safe (two threads
+    updating one item can fail with "dictionary changed size during iteration"), and the storage
+    module calls it from a thread pool. The callers stay concurrent; only moto's work is serialized
+    (tests/reliability/atomic_moto.py does the same for the moto server)."""
+    monkeypatch.setattr(BotocoreStubber, "process_request", _atomic(BotocoreStubber.process_request))
     with mock_aws():
         client = boto3.client("dynamodb", region_name=REGION)
         client.create_table(**ORDERS_TABLE.create_table_request(ORDERS_TABLE_NAME))
         client.create_table(**API_KEYS_TABLE.create_table_request(API_KEYS_TABLE_NAME))
         yield client
+
+
+def _atomic(process_request: Callable[..., Any]) -> Callable[..., Any]:
+    lock = threading.Lock()
+
+    def atomic(self: BotocoreStubber, request: Any) -> Any:
+        with lock:
+            return process_request(self, request)
+
+    return atomic
 
 
 @pytest.fixture

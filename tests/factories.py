@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from common.api_keys import hash_api_key
+from common.usage_plans import UsagePlan, UsagePlans
 from tests.api_calls import API_KEYS_TABLE_NAME, ORDERS_TABLE_NAME
 
 
@@ -37,6 +39,13 @@ WIDEST_FOLDED = "\u1ff7"
 WIDEST_IN_JSON = "\u0001"
 
 
+def longest_date(limits: Any, zone: str = "") -> str:
+    """A date-time of exactly ``limits.max_date_length`` characters (its fraction padded), ending in
+    ``zone`` (an updated_at needs one)."""
+    start = "2025-01-31T10:20:30."
+    return start + "1" * (limits.max_date_length - len(start) - len(zone)) + zone
+
+
 def worst_case_item(
     identifier: str, limits: Any, char: str = WIDEST, *, tracking_char: str | None = None
 ) -> dict[str, Any]:
@@ -49,8 +58,7 @@ def worst_case_item(
         # Letters at both ends: trimming must not shorten it (U+0001 is no whitespace anyway).
         return fill * bound
 
-    date = "2025-01-31T10:20:30."
-    date += "1" * (limits.max_date_length - len(date))
+    date = longest_date(limits)
     tracking = tracking_char or char
     return {
         "identifier": identifier + char * (MAX_IDENTIFIER_LENGTH - len(identifier)),
@@ -70,6 +78,7 @@ def worst_case_item(
             }
             for _ in range(limits.max_labels_per_item)
         ],
+        "updated_at": longest_date(limits, "+05:30"),
     }
 
 
@@ -88,6 +97,25 @@ def scan(client: Any, table_name: str = ORDERS_TABLE_NAME) -> list[dict[str, Any
     for page in client.get_paginator("scan").paginate(TableName=table_name):
         items += page["Items"]
     return items
+
+
+def put_old_key(client: Any, key: str, client_id: str = "acme") -> None:
+    """A client key's record as the first version wrote it: a hash, a client, a date, no kind, tier
+    or metering key."""
+    client.put_item(
+        TableName=API_KEYS_TABLE_NAME,
+        Item={
+            "key_hash": {"S": hash_api_key(key)},
+            "client_id": {"S": client_id},
+            "created_at": {"S": "2025-01-01T00:00:00.000Z"},
+        },
+    )
+
+
+def single_tier(rate: float, burst: int, daily_quota: int | None = None, name: str = "tier") -> UsagePlans:
+    """Tiers of one tier, the default of every kind of key."""
+    plan = UsagePlan(rate=rate, burst=burst, daily_quota=daily_quota)
+    return UsagePlans(usage_plans={name: plan}, default_plan=name, operations_plan=name)
 
 
 def scan_text(client: Any, table_name: str = API_KEYS_TABLE_NAME) -> str:

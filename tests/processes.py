@@ -190,9 +190,13 @@ def start_serve(
     extra_env: dict[str, str] | None = None,
     verbose: bool = False,
     port: int | None = None,
+    rate_limits: bool = False,
+    client_rates: dict[str, str] | None = None,
 ) -> ServeProcess:
     """``forward-orders serve`` on ``port`` (a free one unless given); the caller must stop it
-    (stop_process_group)."""
+    (stop_process_group). Without ``rate_limits`` it runs with ``--no-rate-limits``: tests of other
+    things send faster than a tier allows. ``client_rates`` are ``--client-rate`` values by client
+    (``{"acme": "2/1"}``)."""
     directory.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     log = directory / "serve.log"
@@ -205,6 +209,10 @@ def start_serve(
         argv += ["--dynamodb-endpoint", dynamodb_endpoint]
     if verbose:
         argv.append("-v")
+    if not rate_limits:
+        argv.append("--no-rate-limits")
+    for client_id, rate in (client_rates or {}).items():
+        argv += ["--client-rate", f"{client_id}={rate}"]
     with log.open("wb") as output:
         process = subprocess.Popen(
             argv, cwd=directory, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True

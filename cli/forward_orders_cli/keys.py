@@ -1,12 +1,16 @@
-"""``forward-orders keys create|list|revoke``: API keys, in the local store or a deployed table.
+"""``forward-orders keys create|list|set-plan|revoke``: API keys and their tiers, in the local store
+or a deployed stack.
 
 Two kinds of key (``common.api_keys``): a client key (``create --client NAME``) reads and writes that
 client's orders; an operations key (``create --operations [--name NAME]``) may only look up tracking
-numbers, across every client.
+numbers, across every client. Each key is on a tier (``--plan``, default: the tier of its kind), which
+``set-plan`` changes (metering.py says what that does where).
 
-Without ``--table`` the commands use the store of the running ``forward-orders serve`` (found
-through its state file, see ``local_state``). With ``--table NAME`` they use that DynamoDB table with
-the standard AWS credentials and region (``--region``, ``--dynamodb-endpoint`` to override).
+Without ``--stack`` or ``--table`` the commands use the store of the running ``forward-orders serve``
+(found through its state file, see ``local_state``). ``--stack NAME`` is a deployed stack: its API
+keys table and its usage plans, from its outputs, with the standard AWS credentials and region
+(``--region``). ``--table NAME`` is a bare table, metered by no API Gateway (DynamoDB Local behind
+``serve --dynamodb-endpoint``; ``--dynamodb-endpoint`` for its endpoint).
 
 Output is for both people and scripts: ``create`` writes only the key to stdout (so
 ``KEY=$(forward-orders keys create --client acme)`` works) and what it did to stderr; ``--json``
@@ -20,7 +24,7 @@ import json
 import re
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -35,18 +39,29 @@ from botocore.exceptions import (
 )
 
 from common.api_keys import (
+    CLIENT_KEY,
     DEFAULT_OPERATIONS_NAME,
     KEY_ID_LENGTH,
     OPERATIONS_KEY,
     ApiKeyRecord,
     ApiKeyStore,
     InvalidClientId,
+    generate_api_key,
+    hash_api_key,
     validate_client_id,
     validate_key_name,
 )
 from common.dynamodb_client import dynamodb_client
 from forward_orders_cli.errors import USAGE, CliError
 from forward_orders_cli.local_state import EMBEDDED_DYNAMODB_CREDENTIAL, NoLocalServer, running_server
+from forward_orders_cli.metering import (
+    ApiGatewayMetering,
+    LocalMetering,
+    Metering,
+    Tiers,
+    checkout_usage_plans,
+    owner,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -55,22 +70,29 @@ if TYPE_CHECKING:
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "keys",
-        help="issue, list and revoke client API keys",
-        description="Client API keys, in the running local server's store (default) or in a "
-        "deployed API keys table (--table). Keys are stored only as hashes: a key is shown once, "
+        help="issue, list, re-tier and revoke client API keys",
+        description="Client API keys and their tiers, in the running local server's store (default) "
+        "or in a deployed stack (--stack). Keys are stored only as hashes: a key is shown once, "
         "when it is issued.",
     )
     actions = parser.add_subparsers(dest="keys_action", metavar="ACTION", required=True)
 
     store = argparse.ArgumentParser(add_help=False)
-    where = store.add_argument_group("where the keys are")
-    where.add_argument(
+    where = store.add_argument_group("where the keys are (default: the running local server's store)")
+    place = where.add_mutually_exclusive_group()
+    place.add_argument(
+        "--stack",
+        metavar="NAME",
+        help="a deployed stack: its API keys table and the API Gateway usage plans of its tiers, "
+        "with the standard AWS credentials and region",
+    )
+    place.add_argument(
         "--table",
         metavar="NAME",
-        help="a deployed API keys table, with the standard AWS credentials and region "
-        "(default: the running local server's store)",
+        help="a bare API keys table, metered by no API Gateway (DynamoDB Local behind serve "
+        "--dynamodb-endpoint); for a deployed stack use --stack",
     )
-    where.add_argument("--region", help="AWS region of --table (default: the standard AWS configuration)")
+    where.add_argument("--region", help="AWS region of --stack or --table (default: the AWS configuration)")
     where.add_argument("--dynamodb-endpoint", metavar="URL", help="DynamoDB endpoint of --table")
 
     create = actions.add_parser(
@@ -89,6 +111,11 @@ def register(subparsers: Any) -> None:
         metavar="NAME",
         help=f"with --operations: who holds the key (default {DEFAULT_OPERATIONS_NAME!r})",
     )
+    create.add_argument(
+        "--plan",
+        metavar="TIER",
+        help="its tier (default: defaultPlan for a client key, operationsPlan for an operations key)",
+    )
     create.add_argument("--json", action="store_true", help="print the key and its record as JSON")
     create.set_defaults(run=create_key)
 
@@ -96,6 +123,20 @@ def register(subparsers: Any) -> None:
     listing.add_argument("--client", type=_client_id, metavar="NAME", help="only this client's keys")
     listing.add_argument("--json", action="store_true", help="print a JSON array")
     listing.set_defaults(run=list_keys)
+
+    set_plan = actions.add_parser(
+        "set-plan", parents=[store], help="put a key on another tier (by its id, from `keys list`)"
+    )
+    set_plan.add_argument(
+        "key_id", type=_key_id, metavar="KEY_ID", help="the key's id, as `keys list` shows it"
+    )
+    set_plan.add_argument(
+        "--plan",
+        metavar="TIER",
+        help="the tier, e.g. bulk (default: the key's own, or its kind's default: gives a key issued "
+        "before tiers its metering key)",
+    )
+    set_plan.set_defaults(run=set_key_plan)
 
     revoke = actions.add_parser("revoke", parents=[store], help="revoke a key by its id (from `keys list`)")
     revoke.add_argument(
@@ -111,26 +152,41 @@ def create_key(args: argparse.Namespace) -> int:
     if args.name is not None and not args.operations:
         raise CliError("--name names an operations key: use it with --operations", USAGE)
     location = store_location(args)
-    with _storage_errors(location):
-        if args.operations:
-            key, record = location.store().create_operations(args.name or DEFAULT_OPERATIONS_NAME)
-        else:
-            key, record = location.store().create(args.client)
+    kind = OPERATIONS_KEY if args.operations else CLIENT_KEY
+    plan = location.metering.tiers.choose(args.plan, kind)
+    key = generate_api_key()
+    key_id = hash_api_key(key)[:KEY_ID_LENGTH]
+    whose = owner(kind, (args.name or DEFAULT_OPERATIONS_NAME) if args.operations else args.client)
+    with location.errors():
+        # Metered first: the key works once its record exists, and is never usable unmetered.
+        metering = location.metering.register(key_id, whose, plan)
+        try:
+            store = location.store()
+            if args.operations:
+                _, record = store.create_operations(
+                    args.name or DEFAULT_OPERATIONS_NAME, key, plan=plan, metering=metering
+                )
+            else:
+                _, record = store.create(args.client, key, plan=plan, metering=metering)
+        except BaseException:
+            location.metering.remove(metering.key_id, plan)
+            raise
     if args.json:
         print(json.dumps({"key": key, **_record_json(record)}))
     else:
         print(key)
     print(
-        f"Issued key {record.key_id} {_owner(record)} in {location.description}. "
+        f"Issued key {record.key_id} {_owner(record)} on tier {plan} in {location.description}. "
         "This is the only time the key is shown.",
         file=sys.stderr,
     )
+    _note_bare_table(location)
     return 0
 
 
 def list_keys(args: argparse.Namespace) -> int:
     location = store_location(args)
-    with _storage_errors(location):
+    with location.errors():
         records = location.store().list(args.client)
     if args.json:
         print(json.dumps([_record_json(record) for record in records], indent=2))
@@ -142,14 +198,54 @@ def list_keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def set_key_plan(args: argparse.Namespace) -> int:
+    location = store_location(args)
+    with location.errors():
+        store = location.store()
+        record = store.find(args.key_id)
+        if record is None:
+            raise CliError(f"no key with id {args.key_id} in {location.description}")
+        if not record.active:
+            raise CliError(f"key {record.key_id} {_owner(record, 'of')} is revoked: issue a new one")
+        plan = location.metering.tiers.choose(args.plan or record.plan, record.kind)
+        metering = location.metering.move(record, plan)
+        updated = store.set_plan(record.key_id, plan, metering)
+        if updated is None:  # revoked meanwhile
+            if metering is not None:
+                location.metering.remove(metering.key_id, plan)
+            raise CliError(f"key {record.key_id} was revoked meanwhile; its tier is unchanged")
+    print(f"Key {record.key_id} {_owner(record, 'of')} is on tier {plan} (was {record.plan or 'none'}).")
+    _note_bare_table(location)
+    return 0
+
+
 def revoke_key(args: argparse.Namespace) -> int:
     location = store_location(args)
-    with _storage_errors(location):
+    with location.errors():
         record = location.store().revoke(args.key_id)
-    if record is None:
-        raise CliError(f"no key with id {args.key_id} in {location.description}")
+        if record is None:
+            raise CliError(f"no key with id {args.key_id} in {location.description}")
+        # Refused by the authorizer from now on; then its API key goes, and the record forgets it
+        # (so that running this again, after a failure here, finishes the job).
+        if location.metering.remove(record.metering_key_id, record.plan):
+            location.store().forget_metering_key_id(record.key_id)
     print(f"Key {record.key_id} {_owner(record, 'of')} is revoked (since {record.revoked_at}).")
+    if location.bare_table and record.metering_key_id is not None:
+        print(
+            f"Its API Gateway API key {record.metering_key_id} is left in place: run this again with "
+            "--stack to delete it (it grants nothing on its own).",
+            file=sys.stderr,
+        )
     return 0
+
+
+def _note_bare_table(location: StoreLocation) -> None:
+    if location.bare_table:
+        print(
+            f"Note: {location.description} is metered by no API Gateway: a deployed stack refuses this "
+            "key (502) until `keys set-plan --stack NAME` registers it; use --stack for deployed keys.",
+            file=sys.stderr,
+        )
 
 
 # -- where the keys are ---------------------------------------------------------------------------
@@ -159,10 +255,12 @@ def revoke_key(args: argparse.Namespace) -> int:
 class StoreLocation:
     table: str
     description: str
+    metering: Metering
     endpoint: str | None = None
     region: str | None = None
     local_credentials: bool = False
     from_state_file: bool = False
+    bare_table: bool = False  # --table: a table no API Gateway meters
 
     def client(self) -> DynamoDBClient:
         if not self.local_credentials:
@@ -181,17 +279,35 @@ class StoreLocation:
     def store(self) -> ApiKeyStore:
         return ApiKeyStore(self.client(), self.table)
 
+    def errors(self) -> AbstractContextManager[None]:
+        return _aws_errors(self.description, endpoint=self.endpoint, from_state_file=self.from_state_file)
+
 
 def store_location(args: argparse.Namespace) -> StoreLocation:
+    if args.stack:
+        if args.dynamodb_endpoint:
+            raise CliError("--dynamodb-endpoint applies to --table, not --stack", USAGE)
+        with _aws_errors(f"stack {args.stack}"):
+            metering = ApiGatewayMetering.of_stack(args.stack, args.region)
+        return StoreLocation(
+            table=metering.stack.keys_table,
+            description=f"stack {args.stack} (table {metering.stack.keys_table})",
+            metering=metering,
+            region=args.region,
+        )
     if args.table:
         return StoreLocation(
             table=args.table,
             description=f"table {args.table}",
+            metering=LocalMetering(_checkout_tiers()),
             endpoint=args.dynamodb_endpoint,
             region=args.region,
+            bare_table=True,
         )
     if args.dynamodb_endpoint or args.region:
-        raise CliError("--dynamodb-endpoint and --region apply to --table; pass --table NAME too", USAGE)
+        raise CliError(
+            "--dynamodb-endpoint and --region apply to --stack or --table; pass one of them too", USAGE
+        )
     try:
         state = running_server()
     except NoLocalServer as error:
@@ -199,6 +315,7 @@ def store_location(args: argparse.Namespace) -> StoreLocation:
     return StoreLocation(
         table=state.api_keys_table,
         description=f"the local server's store ({state.url})",
+        metering=LocalMetering(_checkout_tiers()),
         from_state_file=True,
         endpoint=state.dynamodb_endpoint,
         region=state.region,
@@ -208,9 +325,15 @@ def store_location(args: argparse.Namespace) -> StoreLocation:
     )
 
 
+def _checkout_tiers() -> Tiers:
+    return Tiers.of(checkout_usage_plans())
+
+
 @contextmanager
-def _storage_errors(location: StoreLocation) -> Iterator[None]:
-    """DynamoDB failures as one-line messages."""
+def _aws_errors(
+    description: str, *, endpoint: str | None = None, from_state_file: bool = False
+) -> Iterator[None]:
+    """DynamoDB and CloudFormation failures as one-line messages (API Gateway's: metering.py)."""
     try:
         yield
     except NoCredentialsError as error:
@@ -220,19 +343,21 @@ def _storage_errors(location: StoreLocation) -> Iterator[None]:
     except NoRegionError as error:
         raise CliError("no AWS region configured: pass --region or set AWS_REGION") from error
     except EndpointConnectionError as error:
-        where = location.endpoint or "DynamoDB"
-        hint = " (has the local server stopped?)" if location.from_state_file else ""
+        where = endpoint or error.kwargs.get("endpoint_url") or "AWS"
+        hint = " (has the local server stopped?)" if from_state_file else ""
         raise CliError(f"cannot reach {where}{hint}") from error
     except ClientError as error:
         response: Any = error.response
         code = response.get("Error", {}).get("Code", "")
+        message = response["Error"].get("Message", "")
         if code == "ResourceNotFoundException":
-            raise CliError(f"{location.description} does not exist (check --table and the region)") from error
-        raise CliError(
-            f"DynamoDB refused the request: {code}: {response['Error'].get('Message', '')}"
-        ) from error
+            raise CliError(f"{description} does not exist (check its name and the region)") from error
+        if code == "ValidationError" and "does not exist" in message:  # CloudFormation's unknown stack
+            raise CliError(f"{description} does not exist (check --stack and the region)") from error
+        service = error.operation_name
+        raise CliError(f"AWS refused {service}: {code}: {message}") from error
     except BotoCoreError as error:
-        raise CliError(f"DynamoDB call failed: {error}") from error
+        raise CliError(f"AWS call failed: {error}") from error
 
 
 # -- formatting -----------------------------------------------------------------------------------
@@ -245,11 +370,14 @@ def _owner(record: ApiKeyRecord, preposition: str = "for") -> str:
 
 
 def _record_json(record: ApiKeyRecord) -> dict[str, Any]:
+    """Never the metering key's value: nobody needs it but the authorizer."""
     return {
         "key_id": record.key_id,
         "kind": record.kind,
         "client_id": record.client_id,
         "name": record.name,
+        "plan": record.plan,
+        "metering_key_id": record.metering_key_id,
         "created_at": record.created_at,
         "revoked_at": record.revoked_at,
         "active": record.active,
@@ -257,13 +385,14 @@ def _record_json(record: ApiKeyRecord) -> dict[str, Any]:
 
 
 def _table(records: list[ApiKeyRecord]) -> str:
-    """KEY ID, KIND, CLIENT (an operations key's name in parentheses), CREATED, STATUS."""
-    rows = [("KEY ID", "KIND", "CLIENT", "CREATED", "STATUS")]
+    """KEY ID, KIND, CLIENT (an operations key's name in parentheses), TIER, CREATED, STATUS."""
+    rows = [("KEY ID", "KIND", "CLIENT", "TIER", "CREATED", "STATUS")]
     rows += [
         (
             record.key_id,
             record.kind,
             record.client_id if record.kind != OPERATIONS_KEY and record.client_id else f"({record.name})",
+            record.plan or "-",
             record.created_at,
             "active" if record.active else f"revoked {record.revoked_at}",
         )

@@ -21,7 +21,7 @@ STATE_FILE_ENV = "FORWARD_ORDERS_STATE_FILE"
 STATE_DIRECTORY = ".forward-orders"
 STATE_FILE_NAME = "local.json"
 FORMAT_VERSION = 1
-# Access key id and secret both `serve` and `keys` use with the embedded DynamoDB: moto accepts any,
+# Access key id and secret both `serve` and `keys` use with the embedded DynamoDB: dynalite accepts any,
 # and the developer's real credentials never go near it.
 EMBEDDED_DYNAMODB_CREDENTIAL = "local"
 
@@ -94,7 +94,7 @@ def running_server() -> LocalState:
     path = find_state_file()
     state = read_state(path) if path is not None else None
     if state is None or not pid_running(state.pid):
-        raise NoLocalServer("no local server running: start `make run` or pass --table")
+        raise NoLocalServer("no local server running: start `make run`, or pass --stack or --table")
     return state
 
 

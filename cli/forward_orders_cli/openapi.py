@@ -28,8 +28,16 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
 from common.api_responses import ERROR_STATUSES, REQUEST_ID_HEADER, RETRY_AFTER_HEADER
-from common.api_routes import API_FUNCTION, UPSERT_ORDERS, ApiRoute, served_by
-from forward_orders import models, paging
+from common.api_routes import (
+    API_FUNCTION,
+    LIMIT_PARAMETER,
+    PARTIAL_SUCCESS_PARAMETER,
+    UPSERT_ORDERS,
+    ApiRoute,
+    served_by,
+)
+from common.order_records import DATE_FORMAT, INSTANT_FORMAT
+from forward_orders import models
 from forward_orders.settings import Limits
 
 OPENAPI_VERSION = "3.1.0"
@@ -91,28 +99,35 @@ _OFFSET = "[+-](?:[01][0-9]|2[0-3]):[0-5][0-9]"
 _TIME = f"{_CLOCK}(?:\\.[0-9]+)?(?:Z|{_OFFSET})?"
 DATE_PATTERN = f"^[{WS}]*{_DAY}(?:{_TIME})?[{WS}]*$"
 STORED_DATE_PATTERN = f"^{_DAY}(?:{_TIME})?$"
+# updated_at: a date-time whose zone is given (Z or ±HH:MM), so that it names one instant.
+INSTANT_PATTERN = f"^[{WS}]*{_DAY}{_CLOCK}(?:\\.[0-9]+)?(?:Z|{_OFFSET})[{WS}]*$"
+STORED_INSTANT_PATTERN = f"^{_DAY}{_CLOCK}(?:\\.[0-9]+)?(?:Z|{_OFFSET})$"
 _DATE_TIME_LENGTH = len("YYYY-MM-DDTHH:MM:SS")
 
 
-def bounded_date_pattern(longest: int) -> str:
-    """DATE_PATTERN of at most ``longest`` characters once trimmed: the fraction as long as the
-    rest leaves room for, with a Z, an offset or neither."""
+def bounded_date_pattern(longest: int, *, zoned: bool = False) -> str:
+    """DATE_PATTERN (or, ``zoned``, INSTANT_PATTERN) of at most ``longest`` characters once
+    trimmed: the fraction as long as the rest leaves room for, with a Z, an offset or (unless
+    ``zoned``) neither."""
 
     def fraction(room: int) -> str:
         return f"(?:\\.[0-9]{{1,{room}}})?" if room > 0 else ""
 
     room = longest - _DATE_TIME_LENGTH - 1  # after the point
-    endings = (("", 0), ("Z", 1), (_OFFSET, 6))
+    endings = (("Z", 1), (_OFFSET, 6)) if zoned else (("", 0), ("Z", 1), (_OFFSET, 6))
     fits = [
         f"{_CLOCK}{fraction(room - length)}{ending}"
         for ending, length in endings
         if _DATE_TIME_LENGTH + length <= longest
     ]
+    if zoned:
+        # Too short a bound for any instant leaves nothing valid but blank.
+        return f"^[{WS}]*{_DAY}(?:{'|'.join(fits)})[{WS}]*$" if fits else "^(?!)$"
     return f"^[{WS}]*{_DAY}(?:{'|'.join(fits)})?[{WS}]*$" if fits else f"^[{WS}]*{_DAY}[{WS}]*$"
 
 
-# A format of this document: a real calendar date, or that date with a time (DATE_PATTERN).
-DATE_FORMAT = "date-or-date-time"
+# The formats of this document (common.order_records): DATE_FORMAT, a real calendar date or that
+# date with a time (DATE_PATTERN); INSTANT_FORMAT, with a time and a zone (INSTANT_PATTERN).
 LABEL_TYPE_PATTERN = f"^[{WS}]*(?:{'|'.join(models.LABEL_TYPES)})[{WS}]*$"
 
 _INTEGER_NOTE = (
@@ -169,6 +184,22 @@ def _optional_date() -> JsonSchemaValue:
     }
 
 
+def _optional_instant() -> JsonSchemaValue:
+    return {
+        "oneOf": [
+            {"type": "string", "pattern": INSTANT_PATTERN, "format": INSTANT_FORMAT},
+            {"type": "string", "pattern": BLANK_PATTERN},
+            {"type": "null"},
+        ],
+        "description": "Optional ISO 8601 date-time YYYY-MM-DDTHH:MM:SS with an optional fraction "
+        "and a Z or ±HH:MM (required: it names one instant), of a day that exists; anything else is "
+        "invalid_format. When the sender's system last changed the record: a write older than the "
+        "stored one is skipped (stale), an equal one applied; instants are compared to the "
+        "microsecond, not strings. Stored exactly as sent, after trimming. Null, or empty once "
+        "trimmed, means not sent (applied as in v1, never lowering the stored one).",
+    }
+
+
 def _quantity() -> JsonSchemaValue:
     return _string_or_integer(
         {"pattern": QUANTITY_PATTERN},
@@ -193,6 +224,7 @@ VALUE_RULES: dict[Callable[..., Any], Callable[[], JsonSchemaValue]] = {
     models.optional_text: _optional_text,
     models.identifier: _identifier,
     models.optional_date: _optional_date,
+    models.optional_instant: _optional_instant,
     models.quantity: _quantity,
     models.label_type: _label_type,
 }
@@ -247,6 +279,8 @@ def _bounded(schema: JsonSchemaValue, longest: int) -> JsonSchemaValue:
             bound = {"minimum": -(10 ** (longest - 1) - 1), "maximum": 10**longest - 1}
         elif kind == "string" and pattern == DATE_PATTERN:
             bound = {"pattern": bounded_date_pattern(longest)}
+        elif kind == "string" and pattern == INSTANT_PATTERN:
+            bound = {"pattern": bounded_date_pattern(longest, zoned=True)}
         elif kind == "string" and pattern in (None, NOT_BLANK):
             bound = {"pattern": trimmed_length_pattern(longest, blank=pattern is None)}
         alternatives.append({**alternative, **bound})
@@ -394,6 +428,8 @@ def _add_stored_date_patterns(schema: Any) -> None:
     if isinstance(schema, dict):
         if schema.get("format") == DATE_FORMAT:
             schema["pattern"] = STORED_DATE_PATTERN
+        elif schema.get("format") == INSTANT_FORMAT:
+            schema["pattern"] = STORED_INSTANT_PATTERN
         for value in schema.values():
             _add_stored_date_patterns(value)
     elif isinstance(schema, list):
@@ -462,7 +498,9 @@ def _operation(route: ApiRoute, limits: Limits) -> JsonSchemaValue:
     for name, text in route.query_parameters.items():
         schema: JsonSchemaValue = {"type": "string", "minLength": 1}
         extra = ""
-        if name == paging.LIMIT_PARAMETER:
+        if name == PARTIAL_SUCCESS_PARAMETER:
+            schema = {"type": "string", "enum": ["true", "false"]}
+        if name == LIMIT_PARAMETER:
             schema = {"type": "integer", "minimum": 1, "maximum": limits.max_page_items}
             extra = (
                 f" By default {limits.default_page_items}, at most {limits.max_page_items}; the "
@@ -488,6 +526,8 @@ def _operation(route: ApiRoute, limits: Limits) -> JsonSchemaValue:
             },
         }
     responses: JsonSchemaValue = {"200": _response("Success.", _success(route).__name__)}
+    for status, text in route.other_successes.items():
+        responses[str(status.value)] = _response(text, _success(route).__name__)
     for status in route.errors:
         error = ERROR_STATUSES[status]
         body = _schema_name(status) if error.body is not None else None

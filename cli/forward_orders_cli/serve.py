@@ -1,9 +1,13 @@
 """``forward-orders serve``: the API on http://127.0.0.1:3000 with its own DynamoDB.
 
-Start-up, in this order: the DynamoDB (moto embedded on a free loopback port, or ``--dynamodb-endpoint``),
-the environment the functions read (set before they are imported, since they build their settings
-and clients on first use), the tables from ``common.tables``, the client keys, the HTTP server, and
-the state file ``forward-orders keys`` reads. SIGINT (Ctrl-C) and SIGTERM stop it all, exit status 0.
+Start-up, in this order: the DynamoDB (dynalite in a child process on a free loopback port, or
+``--dynamodb-endpoint``), the environment the functions read (set before they are imported, since
+they build their settings and clients on first use), the tables from ``common.tables``, the client
+keys, the HTTP server, and the state file ``forward-orders keys`` reads. SIGINT (Ctrl-C) and SIGTERM
+stop it all, exit status 0.
+
+Each key is rate limited by its tier, the checkout's cdk.json ``usagePlans`` (throttling.py), unless
+``--no-rate-limits``; ``--client-rate NAME=RATE/BURST`` gives one client's keys another rate.
 """
 
 from __future__ import annotations
@@ -26,9 +30,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from authorizer.settings import Settings as AuthorizerSettings
-from common.api_keys import ApiKeyStore, InvalidClientId, KeyAlreadyExists, validate_client_id
+from common.api_keys import ApiKeyStore, InvalidClientId, KeyAlreadyExists, MeteringKey, validate_client_id
 from common.api_routes import CONSOLE_PAGE_RESOURCE
 from common.dynamodb_client import dynamodb_client
+from common.usage_plans import UsagePlan, UsagePlans
 from forward_orders.settings import Settings as ApiSettings
 from forward_orders_cli.embedded_dynamodb import EmbeddedDynamoDB, ensure_tables
 from forward_orders_cli.errors import USAGE, CliError
@@ -41,7 +46,9 @@ from forward_orders_cli.local_state import (
     state_file_to_write,
     write_state,
 )
+from forward_orders_cli.metering import checkout_usage_plans
 from forward_orders_cli.server import GatewayConfig, LocalApiGateway, serve
+from forward_orders_cli.throttling import UsageMeter
 
 if TYPE_CHECKING:
     from werkzeug.serving import BaseWSGIServer
@@ -109,6 +116,22 @@ def register(subparsers: Any) -> None:
         f"a client named {DEFAULT_CLIENT!r}",
     )
     parser.add_argument(
+        "--client-rate",
+        dest="client_rates",
+        action="append",
+        default=[],
+        type=client_rate,
+        metavar="NAME=RATE/BURST",
+        help="rate limit this client's keys to RATE requests/s with a burst of BURST, instead of "
+        "their tier's (repeatable)",
+    )
+    parser.add_argument(
+        "--no-rate-limits",
+        dest="rate_limits",
+        action="store_false",
+        help="no per-key rate limits or quotas (load tests, benchmarks)",
+    )
+    parser.add_argument(
         "--dynamodb-endpoint",
         metavar="URL",
         help="use this DynamoDB (DynamoDB Local, or AWS) instead of the embedded one; tables are "
@@ -135,6 +158,22 @@ def client_and_key(value: str) -> tuple[str, str]:
     except InvalidClientId as error:
         raise argparse.ArgumentTypeError(str(error)) from error
     return name, key
+
+
+def client_rate(value: str) -> tuple[str, UsagePlan]:
+    name, separator, limit = value.partition("=")
+    rate, slash, burst = limit.partition("/")
+    try:
+        if not separator or not slash:
+            raise ValueError
+        validate_client_id(name)
+        return name, UsagePlan(rate=float(rate), burst=int(burst))
+    except InvalidClientId as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=RATE/BURST (requests per second > 0, a whole burst >= 1), got {value!r}"
+        ) from error
 
 
 # -- the command ----------------------------------------------------------------------------------
@@ -167,12 +206,14 @@ def run(args: argparse.Namespace) -> int:
             embedded = EmbeddedDynamoDB()
             endpoint = embedded.start()
         environment = configure_environment(endpoint, embedded=embedded is not None, verbose=args.verbose)
-        clients = _prepare_store(endpoint, environment, args.clients)
-        gateway = build_gateway(environment.region)
+        plans = checkout_usage_plans()
+        clients = _prepare_store(endpoint, environment, args.clients, plans)
+        meter = UsageMeter(plans, dict(args.client_rates)) if args.rate_limits else None
+        gateway = build_gateway(environment.region, meter)
         server = _bind(gateway, args.host, args.port)
         url = f"http://{_url_host(args.host)}:{server.server_port}"
         _claim_state_file(state_path, url, endpoint, embedded is not None, environment)
-        print(banner(url, endpoint, embedded is not None, environment, clients), flush=True)
+        print(banner(url, endpoint, embedded is not None, environment, clients, meter=meter), flush=True)
 
         thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="http-server", daemon=True
@@ -232,7 +273,7 @@ def configure_environment(endpoint: str, *, embedded: bool, verbose: bool) -> Lo
     )
 
 
-def build_gateway(region: str) -> LocalApiGateway:
+def build_gateway(region: str, meter: UsageMeter | None = None) -> LocalApiGateway:
     """The gateway with the real functions; imported only now that their environment is set."""
     try:
         # Each handler validates its settings as it loads, as a Lambda cold start does; checked
@@ -257,23 +298,29 @@ def build_gateway(region: str) -> LocalApiGateway:
         api=api_handler,
         console=console_handler,
         config=GatewayConfig(stage=Stage(region=region)),
+        meter=meter,
     )
 
 
-def register_clients(store: ApiKeyStore, clients: list[tuple[str, str]]) -> list[RegisteredClient]:
-    """Register the given NAME=KEY pairs (already registered for the same client is fine), or issue
-    one key for the default client when none is given."""
+def register_clients(
+    store: ApiKeyStore, clients: list[tuple[str, str]], plans: UsagePlans | None = None
+) -> list[RegisteredClient]:
+    """Register the given NAME=KEY pairs on the default tier (already registered for the same client
+    is fine), or issue one key for the default client when none is given."""
+    plan = (plans or UsagePlans()).default_plan
     if not clients:
-        key, record = store.create(DEFAULT_CLIENT)
+        key, record = store.create(DEFAULT_CLIENT, plan=plan)
         return [RegisteredClient(DEFAULT_CLIENT, key, record.key_id)]
     registered = []
     for client_id, key in clients:
         existing = store.find_active(key)
         if existing is not None and existing.client_id == client_id:
+            if existing.metering_key is None:  # registered before tiers (DynamoDB Local keeps it)
+                store.set_plan(existing.key_id, existing.plan or plan, MeteringKey.unregistered())
             registered.append(RegisteredClient(client_id, key, existing.key_id))
             continue
         try:
-            _, record = store.create(client_id, key)
+            _, record = store.create(client_id, key, plan=plan)
         except KeyAlreadyExists as error:
             raise CliError(
                 f"the key given for {client_id} is already registered to another client, or revoked"
@@ -285,11 +332,27 @@ def register_clients(store: ApiKeyStore, clients: list[tuple[str, str]]) -> list
 
 
 def banner(
-    url: str, endpoint: str, embedded: bool, environment: LocalEnvironment, clients: list[RegisteredClient]
+    url: str,
+    endpoint: str,
+    embedded: bool,
+    environment: LocalEnvironment,
+    clients: list[RegisteredClient],
+    *,
+    meter: UsageMeter | None = None,
 ) -> str:
-    storage = f"embedded moto at {endpoint} (in memory: gone when this stops)" if embedded else endpoint
+    storage = f"embedded dynalite at {endpoint} (in memory: gone when this stops)" if embedded else endpoint
     key = shlex.quote(f"Authorization: Bearer {clients[0].key}")
     width = max(len(client.client_id) for client in clients)
+    if meter is None:
+        limits = ["  limits    none (--no-rate-limits)"]
+    else:
+        limits = [
+            f"  limits    per key, tier {meter.plans.default_plan} unless set: {meter.plans.describe()}",
+            *(
+                f"            client {name}: {rate.rate:g}/s burst {rate.burst} (--client-rate)"
+                for name, rate in meter.client_rates.items()
+            ),
+        ]
     lines = [
         f"Forward Orders API running at {url}",
         f"  DynamoDB  {storage}",
@@ -298,7 +361,9 @@ def banner(
             f"  client    {client.client_id:<{width}}  key {client.key}  (key id {client.key_id})"
             for client in clients
         ),
-        "  more keys `forward-orders keys create --client NAME` (see also `keys list`, `keys revoke`)",
+        *limits,
+        "  more keys `forward-orders keys create --client NAME [--plan TIER]` (then `keys list`, "
+        "`keys set-plan`, `keys revoke`)",
         "  ops key   `forward-orders keys create --operations`: GET /tracking/{number} across clients",
         f"  console   {url}{CONSOLE_PAGE_RESOURCE}  the returns desk: scan parcels in a browser, with a key",
         "",
@@ -318,14 +383,14 @@ def banner(
 
 
 def _prepare_store(
-    endpoint: str, environment: LocalEnvironment, clients: list[tuple[str, str]]
+    endpoint: str, environment: LocalEnvironment, clients: list[tuple[str, str]], plans: UsagePlans
 ) -> list[RegisteredClient]:
     client = dynamodb_client(endpoint_url=endpoint, region_name=environment.region)
     try:
         ensure_tables(
             client, orders_table=environment.orders_table, api_keys_table=environment.api_keys_table
         )
-        return register_clients(ApiKeyStore(client, environment.api_keys_table), clients)
+        return register_clients(ApiKeyStore(client, environment.api_keys_table), clients, plans)
     except (BotoCoreError, ClientError) as error:
         raise CliError(f"DynamoDB at {endpoint} failed: {error}") from error
 

@@ -2,18 +2,23 @@
 
 For every request, as the deployed stage does it:
 
-1. bodies over API Gateway's own 10 MB quota are refused with 413 (smaller ones reach the function,
-   which applies its configured limit);
+1. ``http_front.py`` reads it whole and refuses what API Gateway would never pass on (malformed,
+   incomplete, over its quotas: bodies over 10 MB are 413; smaller ones reach the function, which
+   applies its configured limit), with ``refusal`` below;
 2. the route table (``common.api_routes``) picks the resource and the path parameters: ``path``
    stays percent-encoded, as REST APIs send it, ``pathParameters`` are decoded;
 3. the REQUEST authorizer runs first, except on the routes that need no credential (the console's
    page and assets, answered by the console function). Raising "Unauthorized", or a policy that
    does not allow the method, is 401 with an empty body; raising anything else is 502 with
    Retry-After, a result that is not an authorizer response 500;
-4. its ``principalId`` and context (values as strings, as API Gateway flattens them) go into
+4. with rate limits on (``meter``: ``forward-orders serve`` without ``--no-rate-limits``), the
+   metering key the authorizer returned is counted against its tier (throttling.py): over the
+   tier's rate THROTTLED, over its daily quota QUOTA_EXCEEDED (both 429 with Retry-After), no
+   metering key or no such tier INVALID_API_KEY (502), exactly as the stage's gateway responses;
+5. its ``principalId`` and context (values as strings, as API Gateway flattens them) go into
    ``requestContext.authorizer``, and the API function gets the event with the body base64-encoded
    (the stack declares ``*/*`` a binary media type, so API Gateway always encodes it);
-5. its statusCode, headers, multiValueHeaders and body (base64-decoded when flagged) are the
+6. its statusCode, headers, multiValueHeaders and body (base64-decoded when flagged) are the
    HTTP response; a function that raises or returns no proxy response is 502.
 
 The answers the gateway gives itself (401, 413, 5xx) are the stack's gateway responses, from the
@@ -41,10 +46,11 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request
 
 from common.api_responses import (
+    ERROR_STATUSES,
     GATEWAY_RESPONSES,
     INTEGRATION_FAILURE,
     REQUEST_ID_HEADER,
@@ -53,6 +59,7 @@ from common.api_responses import (
     message,
 )
 from common.api_routes import API_FUNCTION, CONSOLE_FUNCTION, ROUTES, ApiRoute, RouteMatch, match_request
+from forward_orders_cli.http_front import RAW_HEADERS, FrontEndHandler
 from forward_orders_cli.lambda_events import (
     LocalLambdaContext,
     Stage,
@@ -60,6 +67,7 @@ from forward_orders_cli.lambda_events import (
     authorizer_event,
     proxy_event,
 )
+from forward_orders_cli.throttling import UsageMeter
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -88,6 +96,8 @@ class GatewayConfig:
     api_function_name: str = "forward-orders-api"
     authorizer_function_name: str = "forward-orders-authorizer"
     console_function_name: str = "forward-orders-console"
+    # No read from a client waits longer (http_front.py): a stalled body is 400, an idle connection closed.
+    read_timeout_seconds: float = 30.0
 
 
 @dataclass
@@ -126,8 +136,11 @@ class LocalApiGateway:
         console: LambdaHandler | None = None,
         routes: tuple[ApiRoute, ...] = ROUTES,
         config: GatewayConfig | None = None,
+        meter: UsageMeter | None = None,
     ) -> None:
         self.config = config or GatewayConfig()
+        # None: no usage plans, as on a REST API whose methods require no API key.
+        self.meter = meter
         self._authorizer = _LocalFunction(self.config.authorizer_function_name, authorizer)
         # The functions that answer routes, by the name ApiRoute.function gives them.
         self._functions = {API_FUNCTION: _LocalFunction(self.config.api_function_name, api)}
@@ -177,8 +190,18 @@ class LocalApiGateway:
         authorization = self._authorize(event, request_id)
         if isinstance(authorization, HttpResponse):
             return authorization, None
+        principal = str(authorization["principalId"])
+        refusal = self.meter.admit(authorization) if self.meter is not None else None
+        if refusal is not None:
+            if refusal.response_type == "INVALID_API_KEY":
+                logger.warning(
+                    "%s: no metering key, or a tier this server does not know (`forward-orders keys "
+                    "set-plan` gives a key both)",
+                    principal,
+                )
+            return self.gateway_response(refusal.response_type, request_id, refusal.retry_after), principal
         event["requestContext"]["authorizer"] = authorizer_context(authorization)
-        return self._integrate(API_FUNCTION, event, request_id), str(authorization["principalId"])
+        return self._integrate(API_FUNCTION, event, request_id), principal
 
     def _authorize(self, event: dict[str, Any], request_id: str) -> dict[str, Any] | HttpResponse:
         """The authorizer's result when it allows the request, else the gateway's response."""
@@ -210,15 +233,40 @@ class LocalApiGateway:
             status, text = INTEGRATION_FAILURE
             return _json_response(status, request_id, text)
 
-    def gateway_response(self, response_type: str, request_id: str) -> HttpResponse:
+    @property
+    def max_body_bytes(self) -> int:
+        return self.config.max_body_bytes
+
+    def refusal(self, status: HTTPStatus, request_id: str) -> HttpResponse:
+        """What the stage answers for a request it does not pass on (http_front.py): 413 is its
+        REQUEST_TOO_LARGE response; any other status its DEFAULT_4XX or DEFAULT_5XX response, JSON
+        with the status's message (the HTTP reason phrase for a status the contract does not list,
+        as API Gateway's own message stands there) and the request id."""
+        if status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE:
+            answer = self.gateway_response("REQUEST_TOO_LARGE", request_id)
+        else:
+            server_side = status >= HTTPStatus.INTERNAL_SERVER_ERROR
+            default = GATEWAY_RESPONSES["DEFAULT_5XX" if server_side else "DEFAULT_4XX"]
+            known = ERROR_STATUSES.get(status)
+            text = known.message if known is not None and known.message is not None else status.phrase
+            answer = _json_response(status, request_id, text)
+            answer.headers.extend(default.headers.items())
+        _ensure_header(answer, REQUEST_ID_HEADER, request_id)
+        return answer
+
+    def gateway_response(
+        self, response_type: str, request_id: str, retry_after: int | None = None
+    ) -> HttpResponse:
         """What the stage answers itself for one of API Gateway's response types, as the stack
-        deploys it (``common.api_responses.GATEWAY_RESPONSES``)."""
+        deploys it (``common.api_responses.GATEWAY_RESPONSES``); ``retry_after`` replaces the
+        stack's fixed Retry-After where this server knows the actual wait."""
         response = GATEWAY_RESPONSES[response_type]
         if response.status is None:
             raise ValueError(f"{response_type} has no status of its own")
         headers = list(response.headers.items())
         if response.retry_after:
-            headers.append((RETRY_AFTER_HEADER, str(self.config.retry_after_seconds)))
+            seconds = retry_after if retry_after is not None else self.config.retry_after_seconds
+            headers.append((RETRY_AFTER_HEADER, str(seconds)))
         if not response.has_body:
             return HttpResponse(response.status.value, headers)
         answer = _json_response(response.status, request_id)
@@ -263,13 +311,10 @@ class LocalApiGateway:
 
 
 def serve(app: LocalApiGateway, host: str, port: int) -> BaseWSGIServer:
-    """A threaded HTTP server for ``app``, bound (``port`` 0 picks a free one), not yet serving."""
-    return make_server(host, port, app, threaded=True, request_handler=_RequestHandler)
-
-
-class _RequestHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        """The gateway logs each request itself, with its client and request id."""
+    """A threaded HTTP server for ``app``, bound (``port`` 0 picks a free one), not yet serving.
+    Requests are read by ``http_front.FrontEndHandler``, which refuses what API Gateway would."""
+    handler = type("GatewayRequestHandler", (FrontEndHandler,), {"timeout": app.config.read_timeout_seconds})
+    return make_server(host, port, app, threaded=True, request_handler=handler)
 
 
 # -- authorizer results ---------------------------------------------------------------------------
@@ -368,12 +413,18 @@ def _raw_path(environ: WSGIEnvironment) -> str:
 
 
 def _event_headers(request: Request) -> dict[str, list[str]]:
+    """Every header field as sent: repeated ones in order under one name (its first spelling, as
+    names are case-insensitive), then the ones API Gateway sets for the integration."""
+    sent = request.environ.get(RAW_HEADERS)
+    pairs: list[tuple[str, str]] = list(request.headers.items()) if sent is None else sent
     multi: dict[str, list[str]] = {}
-    for name, value in request.headers.items():
-        multi.setdefault(name, []).append(value)
-    # Headers API Gateway adds for the integration.
+    spelling: dict[str, str] = {}
+    for name, value in pairs:
+        multi.setdefault(spelling.setdefault(name.lower(), name), []).append(value)
     source_ip = request.remote_addr or "127.0.0.1"
-    forwarded = multi.get("X-Forwarded-For")
+    forwarded = multi.pop(spelling.get("x-forwarded-for", "X-Forwarded-For"), None)
+    for name in ("x-forwarded-port", "x-forwarded-proto"):
+        multi.pop(spelling.get(name, ""), None)
     multi["X-Forwarded-For"] = [f"{forwarded[-1]}, {source_ip}" if forwarded else source_ip]
     multi["X-Forwarded-Port"] = [str(request.environ.get("SERVER_PORT", ""))]
     multi["X-Forwarded-Proto"] = [request.scheme]

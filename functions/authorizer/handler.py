@@ -11,6 +11,13 @@ which API Gateway answers with 401.
   it anywhere else (ACCESS_DENIED, which the stack answers like a missing key: 401, empty body;
   docs/tracking.md says why 401 and not 403). A cached result is the same policy, so caching
   cannot widen it.
+
+Per-client limits: every allowed key's result carries its metering key as ``usageIdentifierKey``
+(the REST API takes its API key from the authorizer, and every authorized method requires one), so
+API Gateway throttles and counts each key under its own usage plan; the context names the tier
+(``plan``) for the access log and the local server. A cached result is that key's own, so a cache
+still meters each key apart. A record without a metering key (written before tiers existed) is
+allowed without one, and API Gateway answers 502 until ``keys set-plan`` gives it one.
 """
 
 from __future__ import annotations
@@ -94,6 +101,15 @@ def allow_operations(name: str, method_arn: str, key_id: str) -> dict[str, Any]:
     )
 
 
+def metered(result: dict[str, Any], record: ApiKeyRecord) -> dict[str, Any]:
+    """The result with what API Gateway meters the key under: its metering key, and its tier."""
+    if record.metering_key is not None:
+        result["usageIdentifierKey"] = record.metering_key
+    if record.plan is not None:
+        result["context"]["plan"] = record.plan
+    return result
+
+
 def _policy(principal_id: str, resources: list[str], context: dict[str, str]) -> dict[str, Any]:
     return {
         "principalId": principal_id,
@@ -113,9 +129,9 @@ def _policy(principal_id: str, resources: list[str], context: dict[str, str]) ->
 
 def policy_for(record: ApiKeyRecord, method_arn: str) -> dict[str, Any]:
     if record.kind == OPERATIONS_KEY:
-        return allow_operations(record.name or OPERATIONS_KEY, method_arn, record.key_id)
+        return metered(allow_operations(record.name or OPERATIONS_KEY, method_arn, record.key_id), record)
     # find_active only returns usable records: a client key always has its client.
-    return allow(record.client_id or "", method_arn, record.key_id)
+    return metered(allow(record.client_id or "", method_arn, record.key_id), record)
 
 
 # REQUEST authorizer events carry the API request's id, so denials can be found by request id.
@@ -128,7 +144,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.info("request denied", extra={"credential_present": key is not None})
         raise Unauthorized()
     owner = {"client_id": record.client_id} if record.kind == CLIENT_KEY else {"key_name": record.name}
-    # Debug only: the stage's access log line names the principal and the key id (the context's
-    # key_id) of every request, so an allowed request needs no line of its own.
-    logger.debug("request allowed", extra={"kind": record.kind, **owner, "key_id": record.key_id})
+    # Debug only: the stage's access log line names the principal, the key id (the context's
+    # key_id) and the tier of every request, so an allowed request needs no line of its own.
+    logger.debug(
+        "request allowed", extra={"kind": record.kind, **owner, "key_id": record.key_id, "plan": record.plan}
+    )
+    if record.metering_key is None:
+        # API Gateway refuses it (502): say why, for whoever reads the 502s.
+        logger.warning(
+            "key has no metering key: run `forward-orders keys set-plan`", extra={"key_id": record.key_id}
+        )
     return policy_for(record, event.get("methodArn", ""))

@@ -12,6 +12,14 @@ before operations keys existed):
 - an **operations** key belongs to no client: it is read-only, may call only the routes that list
   it (``common.api_routes``: the tracking lookup) and sees every client's matches there. It has a
   ``name`` for people (which team or scanner station holds it) instead of a client id.
+
+Per-client limits (docs/deployment.md, "Tiers and per-client limits"): each record names its tier
+(``plan``, ``common.usage_plans``) and holds its **metering key**, the value of the API Gateway API
+key that usage plan meters (``metering_key``, with that API key's id in ``metering_key_id``). The
+authorizer hands it to API Gateway as the ``usageIdentifierKey``; clients never see it and cannot
+use it (the API takes its API key from the authorizer only, and the value is not a key the
+authorizer knows), so it is an identifier, not a secret. Records written before tiers existed have
+neither: ``keys set-plan`` gives them both.
 """
 
 from __future__ import annotations
@@ -39,6 +47,8 @@ DEFAULT_OPERATIONS_NAME = "operations"
 CLIENT_ID_PATTERN = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._-]{{0,{MAX_CLIENT_ID_LENGTH - 1}}}")
 # Longest credential the authorizer will hash; anything longer is not a key we issued or registered.
 MAX_KEY_LENGTH = 512
+# API Gateway API key values are at least 20 characters; hex reads safely everywhere.
+METERING_KEY_BYTES = 20
 
 
 class InvalidClientId(ValueError):
@@ -57,6 +67,9 @@ class ApiKeyRecord:
     revoked_at: str | None = None
     kind: str = CLIENT_KEY
     name: str | None = None  # an operations key's name
+    plan: str | None = None  # its tier (common.usage_plans); None: written before tiers existed
+    metering_key: str | None = None  # the usageIdentifierKey the authorizer returns
+    metering_key_id: str | None = None  # that API Gateway API key's id; None where none was made
 
     @property
     def active(self) -> bool:
@@ -74,6 +87,23 @@ class ApiKeyRecord:
 
 def generate_api_key() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def generate_metering_key() -> str:
+    return secrets.token_hex(METERING_KEY_BYTES)
+
+
+@dataclass(frozen=True)
+class MeteringKey:
+    """What meters one key: the API key value API Gateway counts requests under, and that API key's
+    id (None: no API Gateway knows it, as with ``forward-orders serve``)."""
+
+    value: str
+    key_id: str | None = None
+
+    @classmethod
+    def unregistered(cls) -> MeteringKey:
+        return cls(generate_metering_key())
 
 
 def hash_api_key(key: str) -> str:
@@ -114,7 +144,21 @@ def _record(item: dict[str, Any]) -> ApiKeyRecord:
         revoked_at=_text(item, "revoked_at"),
         kind=_text(item, "kind") or CLIENT_KEY,
         name=_text(item, "name"),
+        plan=_text(item, "plan"),
+        metering_key=_text(item, "metering_key"),
+        metering_key_id=_text(item, "metering_key_id"),
     )
+
+
+def _tier(plan: str | None, metering: MeteringKey | None) -> dict[str, Any]:
+    """The attributes of a tier and its metering key (a new, unregistered one unless given)."""
+    metering = metering or MeteringKey.unregistered()
+    attributes: dict[str, Any] = {"metering_key": {"S": metering.value}}
+    if metering.key_id is not None:
+        attributes["metering_key_id"] = {"S": metering.key_id}
+    if plan is not None:
+        attributes["plan"] = {"S": plan}
+    return attributes
 
 
 class ApiKeyStore:
@@ -139,17 +183,32 @@ class ApiKeyStore:
         # A record of a kind this code does not know (written by a newer version, say) is refused.
         return record if record.usable else None
 
-    def create(self, client_id: str, key: str | None = None) -> tuple[str, ApiKeyRecord]:
-        """Register a key (a new random one unless given) for a client; returns it in plaintext once."""
+    def create(
+        self,
+        client_id: str,
+        key: str | None = None,
+        *,
+        plan: str | None = None,
+        metering: MeteringKey | None = None,
+    ) -> tuple[str, ApiKeyRecord]:
+        """Register a key (a new random one unless given) for a client on a tier, metered under
+        ``metering`` (a new unregistered metering key unless given); returns the key once."""
         validate_client_id(client_id)
-        return self._put({"kind": {"S": CLIENT_KEY}, "client_id": {"S": client_id}}, key)
+        owner = {"kind": {"S": CLIENT_KEY}, "client_id": {"S": client_id}}
+        return self._put({**owner, **_tier(plan, metering)}, key)
 
     def create_operations(
-        self, name: str = DEFAULT_OPERATIONS_NAME, key: str | None = None
+        self,
+        name: str = DEFAULT_OPERATIONS_NAME,
+        key: str | None = None,
+        *,
+        plan: str | None = None,
+        metering: MeteringKey | None = None,
     ) -> tuple[str, ApiKeyRecord]:
         """Register an operations key (read-only, every client's tracking matches) with a name."""
         validate_key_name(name)
-        return self._put({"kind": {"S": OPERATIONS_KEY}, "name": {"S": name}}, key)
+        owner = {"kind": {"S": OPERATIONS_KEY}, "name": {"S": name}}
+        return self._put({**owner, **_tier(plan, metering)}, key)
 
     def _put(self, attributes: dict[str, Any], key: str | None) -> tuple[str, ApiKeyRecord]:
         plaintext = key if key is not None else generate_api_key()
@@ -183,8 +242,69 @@ class ApiKeyStore:
             records = [record for record in records if record.client_id == client_id]
         return sorted(records, key=lambda record: (record.created_at, record.key_id))
 
+    def find(self, key_id: str) -> ApiKeyRecord | None:
+        """The record of the key with this id, active or not; None if no key has that id."""
+        item = self._item_by_id(key_id)
+        return _record(item) if item is not None else None
+
     def revoke(self, key_id: str) -> ApiKeyRecord | None:
         """Mark the key with this id revoked (kept for audit); None if no key has that id."""
+        item = self._item_by_id(key_id)
+        if item is None:
+            return None
+        hash_name = API_KEYS_TABLE.partition_key.name
+        response = self._client.update_item(
+            TableName=self._table_name,
+            Key={hash_name: item[hash_name]},
+            UpdateExpression="SET revoked_at = if_not_exists(revoked_at, :now)",
+            ExpressionAttributeValues={":now": {"S": _now()}},
+            ReturnValues="ALL_NEW",
+        )
+        return _record(response["Attributes"])
+
+    def set_plan(self, key_id: str, plan: str, metering: MeteringKey | None = None) -> ApiKeyRecord | None:
+        """Put the active key with this id on another tier (with a metering key, for a record that
+        has none); None if no active key has that id."""
+        item = self._item_by_id(key_id)
+        if item is None:
+            return None
+        hash_name = API_KEYS_TABLE.partition_key.name
+        values: dict[str, Any] = {":plan": {"S": plan}}
+        update = "SET #plan = :plan"
+        if metering is not None:
+            values[":metering"] = {"S": metering.value}
+            update += ", metering_key = :metering"
+            if metering.key_id is not None:
+                values[":metering_id"] = {"S": metering.key_id}
+                update += ", metering_key_id = :metering_id"
+        try:
+            response = self._client.update_item(
+                TableName=self._table_name,
+                Key={hash_name: item[hash_name]},
+                UpdateExpression=update,
+                ConditionExpression="attribute_exists(#k) AND attribute_not_exists(revoked_at)",
+                ExpressionAttributeNames={"#k": hash_name, "#plan": "plan"},
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return None
+        return _record(response["Attributes"])
+
+    def forget_metering_key_id(self, key_id: str) -> None:
+        """The API key of this (revoked) key's metering key is gone: the record no longer names it."""
+        item = self._item_by_id(key_id)
+        if item is not None:
+            hash_name = API_KEYS_TABLE.partition_key.name
+            self._client.update_item(
+                TableName=self._table_name,
+                Key={hash_name: item[hash_name]},
+                UpdateExpression="REMOVE metering_key_id",
+            )
+
+    def _item_by_id(self, key_id: str) -> dict[str, Any] | None:
+        """The stored item whose hash starts with ``key_id``. A Scan, like ``list``: an operator's
+        command on a small table."""
         if not re.fullmatch(rf"[0-9a-f]{{{KEY_ID_LENGTH}}}", key_id):
             return None
         paginator = self._client.get_paginator("scan")
@@ -196,12 +316,5 @@ class ApiKeyStore:
             ExpressionAttributeValues={":id": {"S": key_id}},
         ):
             for item in page.get("Items", []):
-                response = self._client.update_item(
-                    TableName=self._table_name,
-                    Key={hash_name: item[hash_name]},
-                    UpdateExpression="SET revoked_at = if_not_exists(revoked_at, :now)",
-                    ExpressionAttributeValues={":now": {"S": _now()}},
-                    ReturnValues="ALL_NEW",
-                )
-                return _record(response["Attributes"])
+                return dict(item)
         return None

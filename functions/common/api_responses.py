@@ -20,8 +20,10 @@ from common.order_records import SHOWN_CONFIG, StoredDate, StoredItem, StoredOrd
 
 REQUEST_ID_HEADER = "x-request-id"
 RETRY_AFTER_HEADER = "Retry-After"
-# A 422 lists at most this many problems.
+# A 422 lists at most this many problems (and a 207's results, all together: at least one each).
 MAX_PROBLEMS = 100
+# A 200 (or 207) names at most this many stale records (``stale_count`` says how many in all).
+MAX_STALE_SHOWN = 50
 
 
 class ProblemCode(StrEnum):
@@ -75,12 +77,64 @@ class ValidationFailedBody(ErrorBody):
     ]
 
 
+class StaleRecord(TypedDict):
+    """A record of the body skipped because the stored one has a newer updated_at."""
+
+    order_identifier: str
+    item_identifier: Annotated[str | None, Field(description="null: the order record itself.")]
+
+
+class OrderResult(TypedDict):
+    """One order's outcome in per-order mode (?partial_success=true)."""
+
+    index: Annotated[int, Field(ge=0, description="Its position in the body's orders.")]
+    identifier: Annotated[
+        str | None, Field(description="As it would be stored; null when it has no valid one.")
+    ]
+    status: Annotated[
+        Literal["stored", "rejected", "stale"],
+        Field(
+            description="stored: written (some of its records may be stale, see stale); rejected: "
+            "invalid, nothing of it written (errors says why); stale: every record of it older than "
+            "what is stored."
+        ),
+    ]
+    errors: NotRequired[
+        Annotated[
+            list[Problem],
+            Field(
+                min_length=1,
+                max_length=MAX_PROBLEMS,
+                description=f"Its problems, in body order. The results list at most {MAX_PROBLEMS} "
+                "problems in all, and every rejected order at least its first one.",
+            ),
+        ]
+    ]
+
+
 class UpsertResult(TypedDict):
-    """Every order and item of the body is stored. More keys may be added."""
+    """Every order and item of the body that is not stale is stored (and in per-order mode every
+    valid order: results says which). More keys may be added."""
 
     message: Literal["Success"]
-    orders_upserted: Annotated[int, Field(ge=1, description="Orders in the body.")]
-    items_upserted: Annotated[int, Field(ge=0, description="Items in the body.")]
+    orders_upserted: Annotated[int, Field(ge=0, description="Order records written (not stale).")]
+    items_upserted: Annotated[int, Field(ge=0, description="Item records written (not stale).")]
+    stale: NotRequired[
+        Annotated[
+            list[StaleRecord],
+            Field(
+                max_length=MAX_STALE_SHOWN,
+                description="The records skipped because what is stored has a newer updated_at (at "
+                f"most {MAX_STALE_SHOWN}, in body order; stale_count says how many). Absent when none.",
+            ),
+        ]
+    ]
+    stale_count: NotRequired[Annotated[int, Field(ge=1, description="How many records were stale.")]]
+    results: NotRequired[
+        Annotated[
+            list[OrderResult], Field(description="Per-order mode only: each order's result, in body order.")
+        ]
+    ]
 
 
 @with_config(SHOWN_CONFIG)
@@ -255,6 +309,8 @@ class GatewayResponse:
 
     status: HTTPStatus | None  # None: API Gateway's own status for the type (DEFAULT_4XX / DEFAULT_5XX)
     headers: dict[str, str] = field(default_factory=dict)
+    # The Retry-After of this type when it is not the stack's retryAfterSeconds.
+    retry_after_seconds: int | None = None
 
     @property
     def has_body(self) -> bool:
@@ -267,18 +323,28 @@ class GatewayResponse:
 
 # The contract's 401 has no body at all; WWW-Authenticate says which scheme to use.
 _UNAUTHORIZED = GatewayResponse(HTTPStatus.UNAUTHORIZED, {"WWW-Authenticate": "Bearer"})
+# A key over its daily quota can do nothing until the quota's day ends (00:00 UTC), which a gateway
+# response cannot compute: an hour, long enough that a client gives up rather than retry in a loop
+# (the local server, which can, says the seconds left).
+QUOTA_RETRY_AFTER_SECONDS = 3600
 
 GATEWAY_RESPONSES: dict[str, GatewayResponse] = {
     "UNAUTHORIZED": _UNAUTHORIZED,  # the authorizer raised "Unauthorized", or an identity source is missing
     "ACCESS_DENIED": _UNAUTHORIZED,  # the authorizer's policy denied the request
-    "INVALID_API_KEY": _UNAUTHORIZED,  # API Gateway's own API keys (not used, kept consistent)
+    # The metering key the authorizer returned is in no usage plan of the stage (a key issued
+    # before tiers, a tier change under way, a key revoked while its authorization was cached):
+    # the key itself passed the authorizer, so not the client's fault; worth a retry.
+    "INVALID_API_KEY": GatewayResponse(HTTPStatus.BAD_GATEWAY),
     "EXPIRED_TOKEN": _UNAUTHORIZED,  # IAM authentication (not used, kept consistent)
     "INVALID_SIGNATURE": _UNAUTHORIZED,  # IAM authentication (not used, kept consistent)
     # Not the client's fault (the key lookup timed out, say): worth a retry.
     "AUTHORIZER_FAILURE": GatewayResponse(HTTPStatus.BAD_GATEWAY),
     "AUTHORIZER_CONFIGURATION_ERROR": GatewayResponse(HTTPStatus.INTERNAL_SERVER_ERROR),
+    # Over the key's tier (its usage plan's token bucket) or the stage's throttle.
     "THROTTLED": GatewayResponse(HTTPStatus.TOO_MANY_REQUESTS),
-    "QUOTA_EXCEEDED": GatewayResponse(HTTPStatus.TOO_MANY_REQUESTS),
+    "QUOTA_EXCEEDED": GatewayResponse(
+        HTTPStatus.TOO_MANY_REQUESTS, retry_after_seconds=QUOTA_RETRY_AFTER_SECONDS
+    ),
     "REQUEST_TOO_LARGE": GatewayResponse(HTTPStatus.REQUEST_ENTITY_TOO_LARGE),
     "MISSING_AUTHENTICATION_TOKEN": GatewayResponse(HTTPStatus.NOT_FOUND),
     "RESOURCE_NOT_FOUND": GatewayResponse(HTTPStatus.NOT_FOUND),

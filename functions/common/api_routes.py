@@ -80,6 +80,12 @@ def _match_resource(resource: str, path: str) -> dict[str, str] | None:
     return parameters if len(actual) == len(template) else None
 
 
+# The query parameters the routes read (each route's query_parameters describes its own).
+PARTIAL_SUCCESS_PARAMETER = "partial_success"
+LIMIT_PARAMETER = "limit"
+CURSOR_PARAMETER = "cursor"
+
+
 @dataclass(frozen=True)
 class ApiRoute:
     """One operation of the API, complete: everything the function, the stack, the authorizer, the
@@ -93,6 +99,8 @@ class ApiRoute:
     success: type[Any] | None
     # The error statuses it can answer (common.api_responses.ERROR_STATUSES has each one's body).
     errors: tuple[HTTPStatus, ...]
+    # Statuses besides 200 it answers with the success shape, and when.
+    other_successes: dict[HTTPStatus, str] = field(default_factory=dict, hash=False)
     # Each path parameter's description, for people.
     parameter_descriptions: dict[str, str] = field(default_factory=dict, hash=False)
     # The query parameters it reads, and each one's description.
@@ -161,6 +169,15 @@ UPSERT_ORDERS = ApiRoute(
     operation_id="upsertForwardOrders",
     summary="Create or update (upsert) a batch of orders and their items",
     success=UpsertResult,
+    other_successes={
+        HTTPStatus.MULTI_STATUS: "Per-order mode (?partial_success=true) when any order was rejected: "
+        "the valid ones are stored, results says what became of each."
+    },
+    query_parameters={
+        PARTIAL_SUCCESS_PARAMETER: "true: each order is validated on its own, the valid ones stored, the "
+        "answer 200, or 207 when any was rejected, with results for every order. false or absent: "
+        "v1's all-or-nothing 422. Anything else is 422 invalid on partial_success.",
+    },
     errors=(
         HTTPStatus.BAD_REQUEST,
         HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
@@ -180,9 +197,9 @@ GET_ORDER = ApiRoute(
         "One that no POST could have stored (over 255 characters once trimmed) is simply not found."
     },
     query_parameters={
-        "limit": "Items a page holds at most (configurable, with its default); a page also ends "
+        LIMIT_PARAMETER: "Items a page holds at most (configurable, with its default); a page also ends "
         "before its body would exceed the response bound. Anything else is 422 invalid on limit.",
-        "cursor": "The next_cursor of the previous page, as it was (opaque; bound to this order and "
+        CURSOR_PARAMETER: "The next_cursor of the previous page, as it was (opaque; bound to this order and "
         "this key's client: any other is 422 invalid on cursor).",
     },
 )

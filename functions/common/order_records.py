@@ -60,15 +60,30 @@ LABEL_TYPES = ("barcode", "text")
 # -- the stored shapes: what GET, the tracking lookup and the order events show of a record --------
 # Static types only (no validation at run time); the OpenAPI document is generated from them.
 
+# The OpenAPI formats of the two kinds of date (cli/forward_orders_cli/openapi.py gives each its
+# pattern): a date or date-time, and a date-time with its zone (updated_at).
+DATE_FORMAT = "date-or-date-time"
+INSTANT_FORMAT = "date-time-with-zone"
+
 Text = Annotated[str, Field(min_length=1, description="Stored as sent, trimmed.")]
 StoredDate = Annotated[
     str,
     Field(
         description="An ISO 8601 date or date-time, exactly as sent (trimmed).",
-        json_schema_extra={"format": "date-or-date-time"},
+        json_schema_extra={"format": DATE_FORMAT},
     ),
 ]
 Identifier = Annotated[str, Field(min_length=1, max_length=MAX_IDENTIFIER_LENGTH)]
+UpdatedAtText = Annotated[
+    str,
+    Field(
+        description="The newest updated_at the record was written with, exactly as sent (trimmed).",
+        json_schema_extra={"format": INSTANT_FORMAT},
+    ),
+]
+# Beside updated_at, the instant it stands for (microseconds since 0001-01-01T00:00:00Z): what a
+# versioned write's condition compares (docs/design.md, "Versioned writes"). Never shown.
+VERSION = "updated_at_us"
 ReceivedAt = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 
 
@@ -90,6 +105,7 @@ class OrderValues(TypedDict, total=False):
     concept: Annotated[str, Field(min_length=1, description="The brand.")]
     postal_code: Text
     created_at: StoredDate
+    updated_at: UpdatedAtText
 
 
 class ItemValues(TypedDict, total=False):
@@ -105,6 +121,7 @@ class ItemValues(TypedDict, total=False):
     shipped_date: StoredDate
     return_policy_end_date: StoredDate
     labels: Annotated[list[StoredLabel], Field(description="As last sent, as a whole.")]
+    updated_at: UpdatedAtText
 
 
 class _Identified(TypedDict):

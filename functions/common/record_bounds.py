@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from common.api_responses import MAX_PROBLEMS, MAX_STALE_SHOWN
 from common.order_records import (
     ITEM_FIELDS,
     MAX_CLIENT_ID_LENGTH,
@@ -89,6 +90,7 @@ def field_lengths(bounds: FieldBounds) -> dict[str, int]:
         "dropship_identifier": bounds.max_dropship_identifier_length,
         "shipped_date": bounds.max_date_length,
         "return_policy_end_date": bounds.max_date_length,
+        "updated_at": bounds.max_date_length,
     }
     missing = set(ORDER_FIELDS + ITEM_FIELDS) - set(lengths) - {"quantity", "labels"}
     if missing:
@@ -140,3 +142,19 @@ def record_bounds(bounds: FieldBounds) -> RecordBounds:
         + len(ITEM_FIELDS) * PER_ATTRIBUTE
     )
     return RecordBounds(item_bytes=item_bytes, event_bytes=event_bytes, shown_item_bytes=shown_item_bytes)
+
+
+# An upsert's answer (a 200, or a 207 with each order's result): a problem's path, code and message
+# are the service's own words (no request value), far below this; a result's or a stale record's
+# framing is below PER_ATTRIBUTE per member.
+PROBLEM_BYTES = 512
+_SHOWN_IDENTIFIER = MAX_IDENTIFIER_LENGTH * ESCAPED_JSON_BYTES + 2
+
+
+def upsert_response_bytes(max_orders: int) -> int:
+    """An upper bound of a POST's answer when a request holds at most ``max_orders`` orders: each
+    order's result (its identifier, at least one problem), MAX_PROBLEMS problems more, and
+    MAX_STALE_SHOWN stale records (an order's and an item's identifier each)."""
+    result = 4 * PER_ATTRIBUTE + _SHOWN_IDENTIFIER + PROBLEM_BYTES
+    stale = 2 * PER_ATTRIBUTE + 2 * _SHOWN_IDENTIFIER
+    return EVENT_OVERHEAD + max_orders * result + MAX_PROBLEMS * PROBLEM_BYTES + MAX_STALE_SHOWN * stale

@@ -11,14 +11,18 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.utilities.parser import parse
 from pydantic import ValidationError
 
 from common.api_responses import MAX_PROBLEMS, Problem, ProblemCode
+from common.api_routes import PARTIAL_SUCCESS_PARAMETER
+from common.order_records import MAX_IDENTIFIER_LENGTH
 from forward_orders.errors import MalformedBody, PayloadTooLarge, ValidationFailed
-from forward_orders.models import ACTIVE_LIMITS, JsonInteger, OrdersBatch
+from forward_orders.models import ACTIVE_LIMITS, JsonInteger, Order, OrdersBatch, OrdersEnvelope
 from forward_orders.settings import Limits
 
 # Messages for pydantic's own error types (our validators raise the contract's codes directly).
@@ -91,13 +95,108 @@ def read_batch(data: Any, limits: Limits) -> OrdersBatch:
         else:
             batch = OrdersBatch.model_validate(data)
     except ValidationError as exc:
-        problems += [_problem(error) for error in exc.errors(include_url=False, include_input=False)]
+        problems += _problems(exc)
     finally:
         ACTIVE_LIMITS.reset(active)
     if problems:
         problems.sort(key=_document_order)
         raise ValidationFailed(problems[:MAX_PROBLEMS])
     return batch
+
+
+def per_order_results(query: Mapping[str, str] | None) -> bool:
+    """Whether a POST asks for per-order results (``?partial_success=true``); ``false`` or no
+    parameter is v1's all-or-nothing; anything else is 422 ``invalid`` on the parameter."""
+    value = (query or {}).get(PARTIAL_SUCCESS_PARAMETER)
+    if value is None or value.strip().lower() == "false":
+        return False
+    if value.strip().lower() == "true":
+        return True
+    raise ValidationFailed(
+        [
+            Problem(
+                field=PARTIAL_SUCCESS_PARAMETER,
+                code=ProblemCode.INVALID,
+                message="partial_success must be true or false",
+            )
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """An order of a per-order read that breaks the contract: where, its identifier as sent (None
+    when it has no valid one), and every problem (field paths from the body root)."""
+
+    index: int
+    identifier: str | None
+    problems: list[Problem]
+
+
+@dataclass(frozen=True)
+class OrdersReading:
+    """A body read order by order (``?partial_success=true``): the valid orders with their index
+    in the body, and the refused ones."""
+
+    accepted: list[tuple[int, Order]]
+    rejected: list[Rejected]
+
+
+def read_orders(data: Any, limits: Limits) -> OrdersReading:
+    """Validate each order of parsed JSON on its own. The body's envelope and its count limits are
+    still the whole request's (``ValidationFailed``); a duplicate order is refused, the first one
+    kept, as v1 reports the later one."""
+    over_limit = _count_limit_problems(data, limits)
+    if over_limit:
+        raise ValidationFailed(over_limit[:MAX_PROBLEMS])
+    active = ACTIVE_LIMITS.set(limits)
+    try:
+        try:
+            envelope = OrdersEnvelope.model_validate(data)
+        except ValidationError as exc:
+            raise ValidationFailed(_problems(exc)[:MAX_PROBLEMS]) from None
+        orders: list[Any] = envelope.orders
+        duplicates = {problem["field"]: problem for problem in _duplicates(orders, "orders", "order")}
+        accepted: list[tuple[int, Order]] = []
+        rejected: list[Rejected] = []
+        for index, raw in enumerate(orders):
+            problems = _order_problems(raw, index)
+            duplicate = duplicates.get(f"orders/{index}/identifier")
+            if duplicate is not None:
+                problems.insert(0, duplicate)
+            if problems or duplicate is not None:
+                problems.sort(key=_document_order)
+                identity = _identity(raw)
+                # Shown back only when it could be an identifier (not some 200 KB string).
+                shown = identity if identity is not None and len(identity) <= MAX_IDENTIFIER_LENGTH else None
+                rejected.append(Rejected(index, shown, problems[:MAX_PROBLEMS]))
+            else:
+                accepted.append((index, _validated_order(raw)))
+    finally:
+        ACTIVE_LIMITS.reset(active)
+    return OrdersReading(accepted=accepted, rejected=rejected)
+
+
+def _order_problems(raw: Any, index: int) -> list[Problem]:
+    """Every problem of one order, its paths from the body root."""
+    items = raw.get("items") if isinstance(raw, dict) else None
+    problems = _duplicates(items if isinstance(items, list) else [], f"orders/{index}/items", "item")
+    try:
+        _validated_order(raw)
+    except ValidationError as exc:
+        problems += _problems(exc, prefix=("orders", index))
+    return problems
+
+
+def _validated_order(raw: Any) -> Order:
+    # As read_batch does: parse() would read a str as JSON text, so only objects go through it.
+    if isinstance(raw, dict):
+        return parse(event=raw, model=Order)
+    return Order.model_validate(raw)
+
+
+def _problems(exc: ValidationError, prefix: tuple[Any, ...] = ()) -> list[Problem]:
+    return [_problem(error, prefix) for error in exc.errors(include_url=False, include_input=False)]
 
 
 def _orders_of(data: Any) -> list[Any]:
@@ -182,8 +281,8 @@ def _duplicates(entries: list[Any], path: str, kind: str) -> list[Problem]:
     return problems
 
 
-def _problem(error: Any) -> Problem:
-    loc = tuple(error["loc"])
+def _problem(error: Any, prefix: tuple[Any, ...] = ()) -> Problem:
+    loc = (*prefix, *error["loc"])
     error_type = error["type"]
     if error_type in _CONTRACT_CODES:
         code, text = ProblemCode(error_type), error["msg"]

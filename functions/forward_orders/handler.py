@@ -33,7 +33,6 @@ from common.api_responses import (
     REQUEST_ID_HEADER,
     RETRY_AFTER_HEADER,
     JsonProblem,
-    UpsertResult,
     message,
 )
 from common.api_routes import API_FUNCTION, FIND_BY_TRACKING_NUMBER, GET_ORDER, UPSERT_ORDERS, served_by
@@ -134,20 +133,30 @@ def upsert_forward_orders() -> Response:
     data = batch_reader.decode_body(
         event.raw_event.get("body"), is_base64=event.is_base64_encoded or False, limits=settings.limits
     )
-    batch = batch_reader.read_batch(data, settings.limits)
-    summary = orders.upsert_orders(
-        tenant, batch, orders_table(), deadline_seconds=settings.request_deadline_seconds
+    reply = orders.upsert_body(
+        tenant,
+        data,
+        orders_table(),
+        per_order=batch_reader.per_order_results(event.query_string_parameters),
+        limits=settings.limits,
+        deadline_seconds=settings.request_deadline_seconds,
     )
-    metrics.add_metric(name="OrdersUpserted", unit=MetricUnit.Count, value=summary.orders)
-    metrics.add_metric(name="ItemsUpserted", unit=MetricUnit.Count, value=summary.items)
+    outcome = reply.outcome
+    metrics.add_metric(name="OrdersUpserted", unit=MetricUnit.Count, value=outcome.orders)
+    metrics.add_metric(name="ItemsUpserted", unit=MetricUnit.Count, value=outcome.items)
+    metrics.add_metric(name="StaleRecords", unit=MetricUnit.Count, value=len(outcome.stale))
     # Debug only: the metrics above count them, the access log has the request.
-    logger.debug("orders upserted", extra={"orders": summary.orders, "items": summary.items})
-    result: UpsertResult = {
-        "message": "Success",
-        "orders_upserted": summary.orders,
-        "items_upserted": summary.items,
-    }
-    return _json(HTTPStatus.OK, result)
+    logger.debug(
+        "orders upserted",
+        extra={
+            "orders": outcome.orders,
+            "items": outcome.items,
+            "stale": len(outcome.stale),
+            "rejected": reply.rejected,
+        },
+    )
+    # Multi-Status: some orders of a per-order request were refused (each result says which).
+    return _json(HTTPStatus.MULTI_STATUS if reply.rejected else HTTPStatus.OK, reply.body)
 
 
 def get_forward_order(identifier: str) -> Response:

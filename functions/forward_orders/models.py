@@ -94,8 +94,23 @@ def optional_date(value: Any) -> str | None:
     match = DATE.fullmatch(text)
     if match is None or not _is_real_date(match):
         raise PydanticCustomError(
-            "invalid_format",
+            ProblemCode.INVALID_FORMAT,
             "must be an ISO 8601 date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM:SS[.fff][Z|±HH:MM])",
+        )
+    return text
+
+
+def optional_instant(value: Any) -> str | None:
+    """A date-time with its offset or Z (``updated_at``: an instant, compared as one)."""
+    text = optional_text(value)
+    if text is None:
+        return None
+    match = DATE.fullmatch(text)
+    zoned = match is not None and match["h"] is not None and (match["sign"] is not None or text.endswith("Z"))
+    if match is None or not zoned or not _is_real_date(match):
+        raise PydanticCustomError(
+            ProblemCode.INVALID_FORMAT,
+            "must be an ISO 8601 date-time with an offset or Z (YYYY-MM-DDTHH:MM:SS[.fff]Z or ±HH:MM)",
         )
     return text
 
@@ -173,6 +188,10 @@ LabelType = Annotated[Literal["barcode", "text"], BeforeValidator(label_type)]
 OptionalDate = Annotated[
     str | None, BeforeValidator(optional_date), AfterValidator(MaxLength("max_date_length"))
 ]
+# When the sender's system last changed the record (docs/design.md, "Versioned writes").
+UpdatedAt = Annotated[
+    str | None, BeforeValidator(optional_instant), AfterValidator(MaxLength("max_date_length"))
+]
 # Each string field: its value rule, then its bound.
 Concept = Annotated[
     str | None, BeforeValidator(optional_text), AfterValidator(MaxLength("max_concept_length"))
@@ -218,6 +237,7 @@ class Item(BaseModel):
     shipped_date: OptionalDate = None
     return_policy_end_date: OptionalDate = None
     labels: list[Label] | None = None
+    updated_at: UpdatedAt = None
 
 
 class Order(BaseModel):
@@ -227,15 +247,15 @@ class Order(BaseModel):
     concept: Concept = None
     postal_code: PostalCode = None
     created_at: OptionalDate = None
+    updated_at: UpdatedAt = None
     items: Annotated[list[Item], BeforeValidator(required_list)]
 
 
-class OrdersBatch(BaseModel):
-    """The POST body: ``{"orders": [...]}``, or the bare array of orders, which means the same."""
+class _Body(BaseModel):
+    """What every POST body is: ``{"orders": [...]}``, or the bare array of orders, which means the
+    same."""
 
     model_config = _MODEL_CONFIG
-
-    orders: Annotated[list[Order], BeforeValidator(required_list), Field(min_length=1)]
 
     @model_validator(mode="before")
     @classmethod
@@ -244,6 +264,19 @@ class OrdersBatch(BaseModel):
             return {"orders": data}
         if not isinstance(data, dict):
             raise PydanticCustomError(
-                "invalid_type", "must be an object with an orders array, or an array of orders"
+                ProblemCode.INVALID_TYPE, "must be an object with an orders array, or an array of orders"
             )
         return data
+
+
+class OrdersBatch(_Body):
+    """The POST body, every order valid: what v1's all-or-nothing validation reads."""
+
+    orders: Annotated[list[Order], BeforeValidator(required_list), Field(min_length=1)]
+
+
+class OrdersEnvelope(_Body):
+    """The POST body's envelope alone, its orders still raw: per-order results (partial_success)
+    validate each order on its own."""
+
+    orders: Annotated[list[Any], BeforeValidator(required_list), Field(min_length=1)]

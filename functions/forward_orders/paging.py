@@ -24,11 +24,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from common.api_responses import Problem, ProblemCode
+from common.api_routes import CURSOR_PARAMETER, LIMIT_PARAMETER
 from forward_orders.errors import ValidationFailed
 from forward_orders.settings import Limits
 
-LIMIT_PARAMETER = "limit"
-CURSOR_PARAMETER = "cursor"
 _CURSOR_VERSION = b"\x01"
 _DIGEST_BYTES = 12
 # What a response adds to its items: the order's fields, the cursor, the framing.

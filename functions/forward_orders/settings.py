@@ -8,7 +8,13 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from common.record_bounds import MAX_EVENT_BYTES, MAX_RECORD_BYTES, RESPONSE_OVERHEAD, record_bounds
+from common.record_bounds import (
+    MAX_EVENT_BYTES,
+    MAX_RECORD_BYTES,
+    RESPONSE_OVERHEAD,
+    record_bounds,
+    upsert_response_bytes,
+)
 from common.settings import EnvironmentSettings
 
 # Each bound is at least 1 and at most this many characters; together they must keep the largest
@@ -66,6 +72,13 @@ class Limits(EnvironmentSettings):
             )
         if self.default_page_items > self.max_page_items:
             raise ValueError("default_page_items must be at most max_page_items")
+        answer = upsert_response_bytes(self.max_orders_per_request)
+        if answer > self.max_response_bytes:
+            raise ValueError(
+                f"max_orders_per_request ({self.max_orders_per_request}) allows a POST answer (each "
+                f"order's result) of up to {answer} bytes: more than max_response_bytes "
+                f"({self.max_response_bytes})"
+            )
         return self
 
 

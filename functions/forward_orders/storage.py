@@ -33,6 +33,7 @@ from common.order_records import (
     LAST_RECEIVED,
     ORDER_SORT_KEY,
     PARTITION_SEPARATOR,
+    VERSION,
     partition_key,
     sort_key,
 )
@@ -62,6 +63,8 @@ _RETRYABLE_CODES = frozenset(
 )
 
 StoredValue = str | int | list[dict[str, str]]
+# What DynamoDB answers when a write's condition does not hold: here, a stale versioned write.
+STALE_CODE = "ConditionalCheckFailedException"
 # An order's items are read in Queries of this many, doubling up to the most (see read_order).
 _FIRST_ITEMS = 16
 _MOST_ITEMS = 256
@@ -78,6 +81,9 @@ class RecordWrite:
     order_identifier: str
     item_identifier: str | None
     fields: dict[str, StoredValue]
+    # The instant of the write's updated_at (microseconds since 0001-01-01T00:00:00Z); None for a
+    # write without one, applied unconditionally as in v1.
+    version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -148,24 +154,37 @@ class OrdersTable:
 
     # -- writes ---------------------------------------------------------------------------------
 
-    def upsert(self, writes: list[RecordWrite], received_at: str, deadline: float) -> None:
-        """Apply every write; raises StorageUnavailable unless all of them were stored.
+    def upsert(self, writes: list[RecordWrite], received_at: str, deadline: float) -> list[RecordWrite]:
+        """Apply every write; the writes skipped as stale (their record holds a newer updated_at);
+        raises StorageUnavailable unless every other write was stored.
 
         ``deadline`` is a ``time.monotonic()`` instant after which no call or retry starts.
         """
         futures = [self._pool.submit(self._upsert_one, write, received_at, deadline) for write in writes]
         failure: BaseException | None = None
-        for future in futures:
+        stale: list[RecordWrite] = []
+        for write, future in zip(writes, futures, strict=True):
             error = future.exception()
             if error is not None and (failure is None or isinstance(failure, StorageUnavailable)):
                 # A bug (any error but StorageUnavailable) wins, so it surfaces as a 500.
                 failure = error
+            elif error is None and not future.result():
+                stale.append(write)
         if failure is not None:
             raise failure
+        return stale
 
-    def _upsert_one(self, write: RecordWrite, received_at: str, deadline: float) -> None:
+    def _upsert_one(self, write: RecordWrite, received_at: str, deadline: float) -> bool:
+        """Whether the write was applied (False: its record is newer, and nothing changed)."""
         request = update_request(self._table_name, write, received_at)
-        self._call(lambda: self._client.update_item(**request), deadline)
+        try:
+            self._call(lambda: self._client.update_item(**request), deadline)
+        except ClientError as error:
+            response: Any = error.response
+            if write.version is not None and response.get("Error", {}).get("Code") == STALE_CODE:
+                return False
+            raise
+        return True
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -370,7 +389,8 @@ def _key(client_id: str, order_identifier: str, item_identifier: str | None) -> 
 
 def update_request(table_name: str, write: RecordWrite, received_at: str) -> dict[str, Any]:
     """The UpdateItem of one write: a ``SET`` of exactly the fields it sends, the server's
-    timestamps (``first_received_at`` only if not set yet), on the record's keys."""
+    timestamps (``first_received_at`` only if not set yet), on the record's keys; with a version,
+    on condition that the record holds no newer one (the same call: no read, no race)."""
     names: dict[str, str] = {"#first": FIRST_RECEIVED, "#last": LAST_RECEIVED}
     values: dict[str, Any] = {":now": {"S": received_at}}
     assignments = ["#first = if_not_exists(#first, :now)", "#last = :now"]
@@ -378,16 +398,23 @@ def update_request(table_name: str, write: RecordWrite, received_at: str) -> dic
         names[f"#f{position}"] = name
         values[f":v{position}"] = _attribute_value(value)
         assignments.append(f"#f{position} = :v{position}")
-    return {
+    request: dict[str, Any] = {
         "TableName": table_name,
         "Key": {
             PK: {"S": partition_key(write.client_id, write.order_identifier)},
             SK: {"S": sort_key(write.item_identifier)},
         },
-        "UpdateExpression": "SET " + ", ".join(assignments),
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": values,
     }
+    if write.version is not None:
+        names["#version"] = VERSION
+        values[":version"] = {"N": str(write.version)}
+        assignments.append("#version = :version")
+        # Older is skipped, equal applied (an idempotent re-send), a record without one is v1's.
+        request["ConditionExpression"] = "attribute_not_exists(#version) OR #version <= :version"
+    request["UpdateExpression"] = "SET " + ", ".join(assignments)
+    return request
 
 
 def _attribute_value(value: StoredValue) -> dict[str, Any]:

@@ -11,10 +11,11 @@ from typing import Any
 import boto3
 import pytest
 
-from common.api_keys import KEY_ID_LENGTH, MAX_KEY_LENGTH, ApiKeyStore, hash_api_key
+from common.api_keys import KEY_ID_LENGTH, MAX_KEY_LENGTH, ApiKeyStore, MeteringKey, hash_api_key
 from forward_orders_cli import lambda_events
 from forward_orders_cli.lambda_events import proxy_event
 from tests.api_calls import API_KEYS_TABLE_NAME, REGION, STAGE, lambda_context
+from tests.factories import put_old_key
 
 # The authorizer module is imported inside the tests, not at collection: Powertools reads its
 # environment (service name) when the module is first imported, and the fixtures set it up.
@@ -89,8 +90,12 @@ def assert_denied(headers: dict[str, str] | None) -> None:
 # -- allow -------------------------------------------------------------------------------------------
 
 
-def test_a_bearer_key_is_allowed_for_the_whole_api_with_the_client_in_the_context(acme_key: str) -> None:
+def test_a_bearer_key_is_allowed_for_the_whole_api_with_the_client_in_the_context(
+    acme_key: str, store: ApiKeyStore
+) -> None:
     result = authorize({"Authorization": f"Bearer {acme_key}"})
+    record = store.find_active(acme_key)
+    assert record is not None and record.metering_key is not None
     assert result == {
         "principalId": "acme",
         "policyDocument": {
@@ -100,6 +105,7 @@ def test_a_bearer_key_is_allowed_for_the_whole_api_with_the_client_in_the_contex
             ],
         },
         "context": ACME_CONTEXT,
+        "usageIdentifierKey": record.metering_key,
     }
 
 
@@ -348,9 +354,11 @@ def operations_key(store: ApiKeyStore) -> str:
 
 
 def test_an_operations_key_is_allowed_only_the_tracking_lookup_with_no_client_in_the_context(
-    operations_key: str,
+    operations_key: str, store: ApiKeyStore
 ) -> None:
     result = authorize({"Authorization": f"Bearer {operations_key}"}, f"{ACCOUNT_ARN}/v1/GET/tracking/1Z999")
+    record = store.find_active(operations_key)
+    assert record is not None
     assert result == {
         "principalId": "operations:warehouse",
         "policyDocument": {
@@ -364,6 +372,7 @@ def test_an_operations_key_is_allowed_only_the_tracking_lookup_with_no_client_in
             ],
         },
         "context": {"kind": "operations", "key_name": "warehouse"},
+        "usageIdentifierKey": record.metering_key,
     }
 
 
@@ -405,14 +414,7 @@ def test_a_client_key_names_its_kind_and_client(acme_key: str) -> None:
 
 
 def test_a_key_stored_before_kinds_existed_is_a_client_key(dynamodb: Any, store: ApiKeyStore) -> None:
-    dynamodb.put_item(
-        TableName=API_KEYS_TABLE_NAME,
-        Item={
-            "key_hash": {"S": hash_api_key("old-key")},
-            "client_id": {"S": "acme"},
-            "created_at": {"S": "2025-01-01T00:00:00.000Z"},
-        },
-    )
+    put_old_key(dynamodb, "old-key")
     assert authorize({"x-api-key": "old-key"})["context"] == ACME_CONTEXT
 
 
@@ -469,3 +471,67 @@ def test_the_allow_line_says_which_kind_of_key_it_was(
         "dock-7",
     )
     assert "client_id" not in allowed
+
+
+# -- metering: the usageIdentifierKey ------------------------------------------------------------------
+
+
+def test_each_kind_of_key_is_metered_under_its_own_records_metering_key(store: ApiKeyStore) -> None:
+    """API Gateway meters (throttles, counts) each request under the usageIdentifierKey: every key,
+    client or operations, must bring the one its record holds, and no other key's."""
+    acme, acme_record = store.create("acme", plan="standard", metering=MeteringKey("a" * 40, "apikey1"))
+    globex, _ = store.create("globex", plan="bulk", metering=MeteringKey("b" * 40, "apikey2"))
+    dock, _ = store.create_operations("dock-7", plan="operations", metering=MeteringKey("c" * 40, "apikey3"))
+    second_acme, _ = store.create("acme", plan="standard")
+    tracking = f"{ACCOUNT_ARN}/v1/GET/tracking/1Z"
+
+    results = {
+        name: authorize({"x-api-key": key}, tracking)
+        for name, key in (("acme", acme), ("globex", globex), ("dock", dock), ("second acme", second_acme))
+    }
+
+    assert results["acme"]["usageIdentifierKey"] == "a" * 40
+    assert results["acme"]["context"] == {**ACME_CONTEXT, "plan": "standard"}
+    assert results["globex"]["usageIdentifierKey"] == "b" * 40
+    assert results["globex"]["context"]["plan"] == "bulk"
+    assert results["dock"]["usageIdentifierKey"] == "c" * 40
+    assert results["dock"]["context"] == {"kind": "operations", "key_name": "dock-7", "plan": "operations"}
+    # A client's second key is metered apart from its first (a key of its own, made by the store).
+    second = results["second acme"]["usageIdentifierKey"]
+    assert second not in ("a" * 40, "b" * 40, "c" * 40)
+    assert len(second) >= 20  # API Gateway's minimum for an API key value
+    assert acme_record.metering_key == "a" * 40
+
+
+def test_the_same_key_always_brings_the_same_metering_key_whatever_route(store: ApiKeyStore) -> None:
+    # With a cache (authorizerCacheTtlSeconds > 0) one result serves every route for that key.
+    key, record = store.create("acme", plan="standard")
+    for method_arn in (
+        METHOD_ARN,
+        f"{ACCOUNT_ARN}/v1/GET/forward_orders/1",
+        f"{ACCOUNT_ARN}/v1/GET/tracking/x",
+    ):
+        assert (
+            authorize({"Authorization": f"Bearer {key}"}, method_arn)["usageIdentifierKey"]
+            == record.metering_key
+        )
+
+
+def test_a_key_without_a_metering_key_is_allowed_without_one_and_says_why(
+    dynamodb: Any, store: ApiKeyStore, logged: Any
+) -> None:
+    """A record written before tiers: still a valid key, so not a 401; API Gateway answers 502 for
+    a method that requires an API key, and the authorizer's log says what to run."""
+    put_old_key(dynamodb, "old-key")
+    result = authorize({"x-api-key": "old-key"})
+    assert "usageIdentifierKey" not in result
+    assert result["context"] == ACME_CONTEXT
+    assert "keys set-plan" in logged()
+
+
+def test_the_metering_key_is_never_logged(store: ApiKeyStore, logged: Any, debug_logs: None) -> None:
+    key, record = store.create("acme", plan="bulk")
+    authorize({"x-api-key": key})
+    text = logged()
+    assert record.metering_key is not None and record.metering_key not in text
+    assert '"plan":"bulk"' in text.replace(" ", "")

@@ -409,7 +409,7 @@ def test_concurrent_requests_on_one_order_lose_no_item_and_no_field() -> None:
     validated = [read_batch(copy.deepcopy(body), Limits()) for body in bodies]
     with ThreadPoolExecutor(max_workers=writers) as pool:
         summaries = list(
-            pool.map(lambda b: orders.upsert_orders("acme", b, table, deadline_seconds=20), validated)
+            pool.map(lambda b: orders.upsert_orders("acme", b.orders, table, deadline_seconds=20), validated)
         )
     assert all(summary.items == 2 for summary in summaries)
     stored = read("shared")

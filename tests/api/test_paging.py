@@ -22,14 +22,9 @@ pytestmark = pytest.mark.usefixtures("dynamodb")
 
 
 def page(identifier: str, client_id: str = "acme", **query: Any) -> ApiResponse:
-    event = api_event(
-        "GET",
-        f"/forward_orders/{quote(identifier, safe='')}",
-        client_id=client_id,
+    return call_api(
+        api_event("GET", f"/forward_orders/{quote(identifier, safe='')}", client_id=client_id, query=query)
     )
-    event["queryStringParameters"] = {name: str(value) for name, value in query.items()} or None
-    event["multiValueQueryStringParameters"] = {name: [str(value)] for name, value in query.items()} or None
-    return call_api(event)
 
 
 def read_all(identifier: str, **query: Any) -> tuple[list[dict[str, Any]], list[ApiResponse]]:

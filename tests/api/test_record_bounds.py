@@ -17,19 +17,19 @@ from common.order_records import MAX_CLIENT_ID_LENGTH, MAX_IDENTIFIER_LENGTH
 from common.record_bounds import DYNAMODB_ITEM_LIMIT, MAX_RECORD_BYTES, record_bounds
 from forward_orders.settings import Limits
 from tests.api_calls import post_orders
-from tests.factories import WIDEST, WIDEST_FOLDED, batch, order, scan, worst_case_item
+from tests.factories import WIDEST, WIDEST_FOLDED, batch, longest_date, order, scan, worst_case_item
 
 LONGEST_CLIENT = "c" * MAX_CLIENT_ID_LENGTH
 
 
 def _worst_order(limits: Limits, *, tracking_char: str) -> dict[str, Any]:
-    date = "2025-01-31T10:20:30."
     return order(
         WIDEST * MAX_IDENTIFIER_LENGTH,
         [worst_case_item("i", limits, tracking_char=tracking_char)],
         concept=WIDEST * limits.max_concept_length,
         postal_code=WIDEST * limits.max_postal_code_length,
-        created_at=date + "1" * (limits.max_date_length - len(date)),
+        created_at=longest_date(limits),
+        updated_at=longest_date(limits, "-08:00"),
     )
 
 

@@ -3,6 +3,8 @@ shared by every infrastructure test."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.infrastructure.synthesis import Synthesis, synthesize
@@ -35,4 +37,12 @@ def synthesized_custom(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
         orderEventsBatchingWindowSeconds="5",
         ordersTableBilling="provisioned",
         ordersTableTargetUtilizationPercent="60",
+        # As `-c usagePlans='...'` passes it: a string. One tier earns a request every 5 s.
+        usagePlans=json.dumps(
+            {
+                "standard": {"rate": 10, "burst": 20},
+                "slow": {"rate": 0.2, "burst": 1, "dailyQuota": 1000},
+                "operations": {"rate": 20, "burst": 40},
+            }
+        ),
     )

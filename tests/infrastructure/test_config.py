@@ -9,8 +9,9 @@ import pytest
 from infra.config import ServiceConfig
 from pydantic import ValidationError
 
+from common.usage_plans import UsagePlan, load_usage_plans
 from forward_orders.settings import Limits, Settings
-from tests.infrastructure.synthesis import REPOSITORY_ROOT, cdk_json_context
+from tests.infrastructure.synthesis import CDK_JSON, REPOSITORY_ROOT, cdk_json_context
 
 DEPLOYMENT_DOC = REPOSITORY_ROOT / "docs" / "deployment.md"
 
@@ -45,14 +46,14 @@ def test_command_line_strings_are_parsed() -> None:
         {
             "apiMemoryMb": "2048",
             "snapStart": "false",
-            "throttlingRateLimit": "12.5",
+            "throttlingRateLimit": "120.5",
             "alarmEmails": "ops@example.com, oncall@example.com",
             "apiReservedConcurrency": "",
         }
     )
     assert config.api_memory_mb == 2048
     assert config.snap_start is False
-    assert config.throttling_rate_limit == 12.5
+    assert config.throttling_rate_limit == 120.5
     assert config.alarm_emails == ["ops@example.com", "oncall@example.com"]
     assert config.api_reserved_concurrency is None
 
@@ -70,10 +71,35 @@ def test_cdk_own_context_keys_are_ignored() -> None:
 
 
 def test_environment_names_come_from_the_functions_settings() -> None:
-    environment = ServiceConfig(request_deadline_seconds=12.5, api_timeout_seconds=20).api_environment()
+    # The limit keys are made at run time from the function's settings, so mypy cannot see them.
+    config = ServiceConfig.model_validate({"request_deadline_seconds": 12.5, "api_timeout_seconds": 20})
+    environment = config.api_environment()
     assert environment["REQUEST_DEADLINE_SECONDS"] == "12.5"
     assert environment["MAX_BODY_BYTES"] == str(Limits().max_body_bytes)
     assert "ORDERS_TABLE_NAME" not in environment
+
+
+TIERS = {"standard": {"rate": 10, "burst": 20}, "operations": {"rate": 20, "burst": 40}}
+
+
+def test_tiers_from_the_command_line_are_json_text() -> None:
+    config = ServiceConfig.from_context(
+        {
+            "usagePlans": '{"small": {"rate": 0.5, "burst": 1}, '
+            '"big": {"rate": 50, "burst": 100, "dailyQuota": 9}}',
+            "defaultPlan": "small",
+            "operationsPlan": "small",
+        }
+    )
+    assert config.tiers.plan("small") == UsagePlan(rate=0.5, burst=1)
+    assert config.tiers.plan("big").daily_quota == 9
+    assert config.tiers.default_plan == config.tiers.operations_plan == "small"
+
+
+def test_the_stack_and_the_tooling_read_the_same_tiers_from_cdk_json() -> None:
+    """One definition: the CDK context's tiers are what load_usage_plans gives the local server
+    and the keys CLI."""
+    assert ServiceConfig.from_context(cdk_json_context()).tiers == load_usage_plans(CDK_JSON)
 
 
 @pytest.mark.parametrize(
@@ -88,6 +114,22 @@ def test_environment_names_come_from_the_functions_settings() -> None:
         ({"authorizerCacheTtlSeconds": 3601}, "less than or equal to 3600"),
         ({"stageName": "v1/beta"}, "should match pattern"),
         ({"applicationLogLevel": "TRACE"}, "Input should be"),
+        # The tiers: a misspelt tier or key, a tier that is not there, values out of range.
+        ({"defaultPlan": "standrad"}, "defaultPlan 'standrad' is not one of the usagePlans"),
+        ({"operationsPlan": "ops"}, "operationsPlan 'ops' is not one of the usagePlans"),
+        ({"usagePlans": {**TIERS, "bulk": {"rate": 50, "brust": 100}}}, "usagePlans.bulk.brust"),
+        ({"usagePlans": {**TIERS, "bulk": {"rate": 50}}}, "usagePlans.bulk.burst\n  Field required"),
+        ({"usagePlans": {**TIERS, "bulk": {"rate": 0, "burst": 1}}}, "greater than 0"),
+        ({"usagePlans": {**TIERS, "bulk": {"rate": 1, "burst": 0}}}, "greater than or equal to 1"),
+        (
+            {"usagePlans": {**TIERS, "bulk": {"rate": 1, "burst": 1, "dailyQuota": 0}}},
+            "greater than or equal",
+        ),
+        ({"usagePlans": {**TIERS, "Gold Plus": {"rate": 1, "burst": 1}}}, "should match pattern"),
+        ({"usagePlans": {}}, "at least 1 item"),
+        ({"usagePlans": "{not json"}, "Invalid JSON|Expecting property name"),
+        ({"usagePlans": {**TIERS, "bulk": {"rate": 150, "burst": 100}}}, "above the stage's throttle"),
+        ({"throttlingBurstLimit": 50}, "usagePlans.bulk .* is above the stage's throttle"),
     ],
 )
 def test_bad_values_are_refused_with_the_key_named(context: dict[str, Any], message: str) -> None:

@@ -1,5 +1,5 @@
 """``forward-orders keys create|list|revoke``: against a table (``--table``, moto's mock) and against
-the local store a running ``serve`` advertises in its state file (moto's server, in-process)."""
+the local store a running ``serve`` advertises in its state file (the embedded dynalite)."""
 
 from __future__ import annotations
 
@@ -8,57 +8,35 @@ import os
 import subprocess
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from common.api_keys import ApiKeyStore
+from forward_orders_cli import metering
 from forward_orders_cli.embedded_dynamodb import EmbeddedDynamoDB, ensure_tables
 from forward_orders_cli.local_state import STATE_FILE_ENV, LocalState, write_state
-from forward_orders_cli.main import main
 from tests.api_calls import API_KEYS_TABLE_NAME, REGION, lambda_context
 from tests.processes import local_dynamodb
 
-NO_SERVER = "forward-orders: error: no local server running: start `make run` or pass --table\n"
+NO_SERVER = "forward-orders: error: no local server running: start `make run`, or pass --stack or --table\n"
 
 
-@pytest.fixture(autouse=True)
-def keep_boto3_session(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Speed only: moto's mock otherwise rebuilds boto3's default session (and reloads botocore's
-    models) for every test; the fake credentials and region are the same in every test."""
-    from moto.core.config import default_user_config
-
-    monkeypatch.setitem(default_user_config["core"], "reset_boto3_session", False)
-
-
-@dataclass
-class Run:
-    status: int
-    out: str
-    err: str
-
-
-@pytest.fixture(autouse=True)
-def state_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Never the developer's own state file (a `make run` may be going on in this checkout)."""
-    path = tmp_path / "state" / "local.json"
-    monkeypatch.setenv(STATE_FILE_ENV, str(path))
-    return path
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> Any:
-    def run(*argv: str) -> Run:
-        try:
-            status = main(list(argv))
-        except SystemExit as exit_:  # argparse's usage errors
-            status = int(exit_.code or 0)
-        captured = capsys.readouterr()
-        return Run(status, captured.out, captured.err)
-
-    return run
+pytestmark = pytest.mark.usefixtures("own_state_file", "keep_boto3_session")
+# What `keys list --json` shows of a key (`create --json` adds the key itself); never its hash or
+# its metering key's value.
+RECORD_FIELDS = {
+    "key_id",
+    "kind",
+    "client_id",
+    "name",
+    "plan",
+    "metering_key_id",
+    "created_at",
+    "revoked_at",
+    "active",
+}
 
 
 @pytest.fixture
@@ -93,10 +71,12 @@ def test_create_prints_only_the_key_on_stdout_and_what_it_did_on_stderr(cli: Any
     assert run.out == key + "\n"
     assert key.startswith("fo_") and len(key) == 46
     (key_id,) = key_ids(cli, *table)
-    assert f"Issued key {key_id} for client acme in table {API_KEYS_TABLE_NAME}." in run.err
+    assert f"Issued key {key_id} for client acme on tier standard in table {API_KEYS_TABLE_NAME}." in run.err
+    # A bare table: no API Gateway meters it, which a deployed stack would refuse.
+    assert "metered by no API Gateway" in run.err
     assert "only time the key is shown" in run.err
     assert key not in run.err
-    assert authorize(key)["context"] == {"kind": "client", "client_id": "acme"}
+    assert authorize(key)["context"] == {"kind": "client", "client_id": "acme", "plan": "standard"}
 
 
 def test_the_key_is_shown_once_and_stored_only_as_a_hash(cli: Any, table: list[str], dynamodb: Any) -> None:
@@ -114,18 +94,10 @@ def test_create_json_gives_the_key_and_its_record(cli: Any, table: list[str]) ->
     run = cli("keys", "create", "--client", "globex", "--json", *table)
 
     created = json.loads(run.out)
-    assert set(created) == {
-        "key",
-        "key_id",
-        "kind",
-        "client_id",
-        "name",
-        "created_at",
-        "revoked_at",
-        "active",
-    }
+    assert set(created) == {"key", *RECORD_FIELDS}
     assert (created["client_id"], created["active"], created["revoked_at"]) == ("globex", True, None)
-    assert (created["kind"], created["name"]) == ("client", None)
+    assert (created["kind"], created["name"], created["plan"]) == ("client", None, "standard")
+    assert created["metering_key_id"] is None  # no API Gateway behind a bare table
     assert authorize(created["key"])["principalId"] == "globex"
     assert key_ids(cli, *table) == [created["key_id"]]
 
@@ -153,13 +125,13 @@ def test_list_shows_a_table_oldest_first_and_filters_by_client(cli: Any, table: 
 
     run = cli("keys", "list", *table)
     header, *rows = run.out.splitlines()
-    assert header.split() == ["KEY", "ID", "KIND", "CLIENT", "CREATED", "STATUS"]
-    assert [row.split()[1:3] for row in rows] == [
-        ["client", "acme"],
-        ["client", "globex"],
-        ["client", "acme"],
+    assert header.split() == ["KEY", "ID", "KIND", "CLIENT", "TIER", "CREATED", "STATUS"]
+    assert [row.split()[1:4] for row in rows] == [
+        ["client", "acme", "standard"],
+        ["client", "globex", "standard"],
+        ["client", "acme", "standard"],
     ]
-    assert all(row.split()[4] == "active" for row in rows)
+    assert all(row.split()[5] == "active" for row in rows)
     only_acme = cli("keys", "list", "--client", "acme", *table).out.splitlines()[1:]
     assert [row.split()[2] for row in only_acme] == ["acme", "acme"]
 
@@ -167,7 +139,7 @@ def test_list_shows_a_table_oldest_first_and_filters_by_client(cli: Any, table: 
 def test_list_json_has_every_field_and_never_a_key(cli: Any, table: list[str]) -> None:
     cli("keys", "create", "--client", "acme", *table)
     (record,) = json.loads(cli("keys", "list", "--json", *table).out)
-    assert set(record) == {"key_id", "kind", "client_id", "name", "created_at", "revoked_at", "active"}
+    assert set(record) == RECORD_FIELDS
     assert len(record["key_id"]) == 12
 
 
@@ -230,7 +202,7 @@ def test_a_missing_table_is_a_clear_error(cli: Any, dynamodb: Any) -> None:
     run = cli("keys", "list", "--table", "no-such-table")
     assert run.status == 1
     assert run.err == (
-        "forward-orders: error: table no-such-table does not exist (check --table and the region)\n"
+        "forward-orders: error: table no-such-table does not exist (check its name and the region)\n"
     )
 
 
@@ -240,12 +212,12 @@ def test_without_a_table_or_a_running_server_it_says_how_to_get_one(cli: Any) ->
         assert (run.status, run.out, run.err) == (1, "", NO_SERVER)
 
 
-def test_a_state_file_left_by_a_dead_server_counts_as_no_server(cli: Any, state_file: Path) -> None:
+def test_a_state_file_left_by_a_dead_server_counts_as_no_server(cli: Any, own_state_file: Path) -> None:
     finished = subprocess.run(["true"], check=True)  # noqa: S607
     assert finished.returncode == 0
     dead = subprocess.Popen(["true"])  # noqa: S607
     dead.wait()
-    write_state(state_file, local_state(dead.pid, "http://127.0.0.1:9", "keys"))
+    write_state(own_state_file, local_state(dead.pid, "http://127.0.0.1:9", "keys"))
 
     assert cli("keys", "list").err == NO_SERVER
 
@@ -253,7 +225,7 @@ def test_a_state_file_left_by_a_dead_server_counts_as_no_server(cli: Any, state_
 def test_endpoint_and_region_options_need_a_table(cli: Any) -> None:
     run = cli("keys", "list", "--dynamodb-endpoint", "http://127.0.0.1:9")
     assert run.status == 2
-    assert "pass --table NAME too" in run.err
+    assert "apply to --stack or --table; pass one of them too" in run.err
 
 
 def test_an_unreachable_endpoint_is_a_clear_error(cli: Any) -> None:
@@ -294,12 +266,14 @@ def embedded_client(embedded: EmbeddedDynamoDB) -> Any:
 
 
 @pytest.fixture
-def local_store(embedded: EmbeddedDynamoDB, state_file: Path, monkeypatch: pytest.MonkeyPatch) -> ApiKeyStore:
+def local_store(
+    embedded: EmbeddedDynamoDB, own_state_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> ApiKeyStore:
     """A running local server as `keys` sees it: its state file, naming an embedded DynamoDB."""
     name = f"keys-{uuid.uuid4().hex[:8]}"
     client = embedded_client(embedded)
     ensure_tables(client, orders_table=f"orders-{name}", api_keys_table=name)
-    write_state(state_file, local_state(os.getpid(), embedded.endpoint, name))
+    write_state(own_state_file, local_state(os.getpid(), embedded.endpoint, name))
     # The authorizer of that server.
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", embedded.endpoint)
     monkeypatch.setenv("API_KEYS_TABLE_NAME", name)
@@ -345,9 +319,9 @@ def test_keys_finds_the_state_file_from_a_subdirectory(
     assert (tmp_path / ".forward-orders" / ".gitignore").read_text() == "*\n"
 
 
-def test_a_local_server_that_went_away_is_a_clear_error(cli: Any, state_file: Path) -> None:
+def test_a_local_server_that_went_away_is_a_clear_error(cli: Any, own_state_file: Path) -> None:
     # Its pid still runs (this process) but nothing answers at the endpoint any more.
-    write_state(state_file, local_state(os.getpid(), "http://127.0.0.1:9", "keys"))
+    write_state(own_state_file, local_state(os.getpid(), "http://127.0.0.1:9", "keys"))
     run = cli("keys", "list")
     assert run.status == 1
     assert run.err == (
@@ -378,10 +352,13 @@ def test_create_operations_issues_a_key_that_may_only_look_up_tracking_numbers(
     key = run.out.strip()
     assert run.out == key + "\n" and key.startswith("fo_")
     (key_id,) = key_ids(cli, *table)
-    assert f"Issued key {key_id} (operations, operations) in table {API_KEYS_TABLE_NAME}." in run.err
+    assert (
+        f"Issued key {key_id} (operations, operations) on tier operations in table {API_KEYS_TABLE_NAME}."
+        in run.err
+    )
     assert key not in run.err
     result = tracking_authorize(key)
-    assert result["context"] == {"kind": "operations", "key_name": "operations"}
+    assert result["context"] == {"kind": "operations", "key_name": "operations", "plan": "operations"}
     assert result["policyDocument"]["Statement"][0]["Resource"].endswith("/v1/GET/tracking/*")
 
 
@@ -420,8 +397,11 @@ def test_list_shows_each_keys_kind_and_revoke_names_an_operations_key(cli: Any, 
     cli("keys", "create", "--operations", "--name", "dock-7", *table)
 
     header, *rows = cli("keys", "list", *table).out.splitlines()
-    assert header.split() == ["KEY", "ID", "KIND", "CLIENT", "CREATED", "STATUS"]
-    assert sorted(row.split()[1:3] for row in rows) == [["client", "acme"], ["operations", "(dock-7)"]]
+    assert header.split() == ["KEY", "ID", "KIND", "CLIENT", "TIER", "CREATED", "STATUS"]
+    assert sorted(row.split()[1:4] for row in rows) == [
+        ["client", "acme", "standard"],
+        ["operations", "(dock-7)", "operations"],
+    ]
     listed = json.loads(cli("keys", "list", "--json", *table).out)
     assert sorted((r["kind"], r["client_id"], r["name"]) for r in listed) == [
         ("client", "acme", None),
@@ -447,3 +427,51 @@ def test_create_operations_works_against_the_running_local_servers_store(
     (record,) = local_store.list()
     assert (record.kind, record.name, record.client_id) == ("operations", "local-ops", None)
     assert tracking_authorize(created.out.strip())["context"]["kind"] == "operations"
+
+
+# -- tiers ------------------------------------------------------------------------------------------
+
+
+def test_tiers_come_from_the_checkouts_cdk_json_without_a_stack(
+    cli: Any, table: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    cdk_json = tmp_path / "cdk.json"
+    cdk_json.write_text(
+        json.dumps(
+            {
+                "context": {
+                    "usagePlans": {"basic": {"rate": 1, "burst": 2}, "ops": {"rate": 3, "burst": 3}},
+                    "defaultPlan": "basic",
+                    "operationsPlan": "ops",
+                }
+            }
+        )
+    )
+    monkeypatch.setattr(metering, "CDK_JSON", cdk_json)
+    client = json.loads(cli("keys", "create", "--client", "acme", "--json", *table).out)
+    operations = json.loads(cli("keys", "create", "--operations", "--json", *table).out)
+    assert (client["plan"], operations["plan"]) == ("basic", "ops")
+    refused = cli("keys", "create", "--client", "acme", "--plan", "standard", *table)
+    assert refused.status == 2
+    assert "no tier 'standard': the tiers are basic, ops" in refused.err
+
+
+def test_set_plan_changes_a_keys_tier_and_keeps_its_metering_key(cli: Any, table: list[str]) -> None:
+    created = json.loads(cli("keys", "create", "--client", "acme", "--json", *table).out)
+    before = authorize(created["key"])
+
+    run = cli("keys", "set-plan", created["key_id"], "--plan", "bulk", *table)
+
+    assert run.status == 0, run.err
+    assert run.out == f"Key {created['key_id']} of client acme is on tier bulk (was standard).\n"
+    after = authorize(created["key"])
+    assert after["context"]["plan"] == "bulk"
+    assert after["usageIdentifierKey"] == before["usageIdentifierKey"]
+    assert cli("keys", "list", *table).out.splitlines()[1].split()[3] == "bulk"
+
+
+def test_set_plan_wants_a_key_id_and_keeps_the_keys_tier_without_one(cli: Any, table: list[str]) -> None:
+    assert "a key id is the 12 hex digits" in cli("keys", "set-plan", "fo_x", "--plan", "bulk", *table).err
+    created = json.loads(cli("keys", "create", "--client", "acme", "--plan", "bulk", "--json", *table).out)
+    run = cli("keys", "set-plan", created["key_id"], *table)
+    assert run.out == f"Key {created['key_id']} of client acme is on tier bulk (was bulk).\n"

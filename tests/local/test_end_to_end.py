@@ -3,7 +3,7 @@ the published v1 sample (numbers in string fields included) reads back exactly, 
 isolation, keys issued and revoked through the local store, and a clean stop on SIGINT/SIGTERM.
 
 Every server runs in its own process group, killed in a finalizer whatever happens; its embedded
-DynamoDB is moto, so nothing here can reach AWS.
+DynamoDB is dynalite on loopback, so nothing here can reach AWS.
 """
 
 from __future__ import annotations

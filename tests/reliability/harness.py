@@ -11,13 +11,25 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping
+import uuid
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from common.tables import API_KEYS_TABLE, ORDERS_TABLE
-from tests.processes import clean_environment, local_dynamodb, stop_process_group
+from tests.processes import (
+    Reply,
+    ServeProcess,
+    clean_environment,
+    local_dynamodb,
+    start_serve,
+    stop_process_group,
+)
 
 REGION = "us-east-1"
 
@@ -40,11 +52,14 @@ class MotoServer:
             client.create_table(**API_KEYS_TABLE.create_table_request(api_keys_table))
 
 
-def start_moto(*, lock: bool = True) -> MotoServer:
-    """tests/reliability/atomic_moto.py in its own process group; stop it with stop_process_group."""
+def start_moto(*, lock: bool = True, journal: Path | None = None) -> MotoServer:
+    """tests/reliability/atomic_moto.py in its own process group; stop it with stop_process_group.
+    ``journal``: the file it appends each UpdateItem that succeeded to (see atomic_moto.py)."""
     argv = [sys.executable, str(Path(__file__).with_name("atomic_moto.py"))]
     if not lock:
         argv.append("--no-lock")
+    if journal is not None:
+        argv += ["--journal", str(journal)]
     process = subprocess.Popen(
         argv,
         env=clean_environment(),
@@ -62,6 +77,53 @@ def start_moto(*, lock: bool = True) -> MotoServer:
     # Anything moto prints later is read and dropped, so that a full pipe can never block it.
     threading.Thread(target=process.stdout.read, name="moto-stdout", daemon=True).start()
     return MotoServer(process, f"http://127.0.0.1:{port}")
+
+
+# -- several local servers on one table --------------------------------------------------------------
+
+
+@dataclass
+class Cluster:
+    """``forward-orders serve`` processes sharing one table, as Lambda execution environments
+    share it; request ``number`` goes to server ``number % len(servers)``."""
+
+    servers: list[ServeProcess]
+    key: str
+    orders_table: str
+
+    def post(self, number: int, body: Any, query: str = "") -> Reply:
+        server = self.servers[number % len(self.servers)]
+        return server.call("POST", f"/forward_orders{query}", key=self.key, body=body, timeout=60)
+
+    def get(self, identifier: str) -> dict[str, Any]:
+        return self.servers[0].read_order(identifier, key=self.key)
+
+
+@contextmanager
+def serve_cluster(
+    moto: MotoServer, directories: pytest.TempPathFactory, *, size: int, key: str
+) -> Iterator[Cluster]:
+    """``size`` servers of the client acme (``key``) on fresh tables of ``moto``; all stopped after."""
+    suffix = uuid.uuid4().hex[:8]
+    tables = {"ORDERS_TABLE_NAME": f"orders-{suffix}", "API_KEYS_TABLE_NAME": f"keys-{suffix}"}
+    moto.create_tables(tables["ORDERS_TABLE_NAME"], tables["API_KEYS_TABLE_NAME"])
+    servers: list[ServeProcess] = []
+
+    def start(number: int) -> None:
+        directory = directories.mktemp(f"serve-{number}")
+        servers.append(
+            start_serve(directory, {"acme": key}, dynamodb_endpoint=moto.endpoint, extra_env=tables)
+        )
+
+    try:
+        # The first registers the key; the others find it registered to the same client.
+        start(0)
+        with ThreadPoolExecutor(max_workers=max(1, size - 1)) as pool:
+            list(pool.map(start, range(1, size)))
+        yield Cluster(servers, key, tables["ORDERS_TABLE_NAME"])
+    finally:
+        for server in servers:
+            stop_process_group(server.process)
 
 
 # -- stored records ---------------------------------------------------------------------------------

@@ -8,7 +8,11 @@ The model is written from CONTRACT.md, not from the service's code, so that the 
 - items not mentioned stay exactly as they were; nothing is ever deleted;
 - ``labels`` is one field: when given it replaces the item's labels as a whole;
 - strings are trimmed, a JSON integer in a string field is stored as its exact digits, a quantity
-  may be a digit string; unknown fields are ignored.
+  may be a digit string; unknown fields are ignored;
+- versioned writes (README, "Contract additions"): a record written with an ``updated_at`` (an
+  item without its own takes its order's) older than the one it holds is left as it is, an equal
+  or newer one is applied; instants are compared, to the microsecond; a write without one is
+  applied and keeps the stored ``updated_at``.
 
 ``first_received_at`` (set once) and ``last_received_at`` are checked by the tests against what
 they saw before, not predicted here.
@@ -20,9 +24,10 @@ import copy
 import json
 import random
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-ORDER_FIELDS = ("concept", "postal_code", "created_at")
+ORDER_FIELDS = ("concept", "postal_code", "created_at", "updated_at")
 ITEM_FIELDS = (
     "upc",
     "sku",
@@ -33,6 +38,7 @@ ITEM_FIELDS = (
     "shipped_date",
     "return_policy_end_date",
     "labels",
+    "updated_at",
 )
 TIMESTAMPS = ("first_received_at", "last_received_at")
 
@@ -57,10 +63,23 @@ def orders_of(body: Any) -> list[dict[str, Any]]:
     return list(body if isinstance(body, list) else body["orders"])
 
 
+def instant(updated_at: str) -> datetime:
+    """The instant an ``updated_at`` names (Python reads at most 6 fraction digits: the service
+    compares to the microsecond too)."""
+    text = updated_at.strip()
+    head, dot, rest = text.partition(".")
+    if dot:
+        digits = len(rest) - len(rest.lstrip("0123456789"))
+        text = f"{head}.{rest[:digits][:6].ljust(6, '0')}{rest[digits:]}"
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 @dataclass
 class StoredOrder:
     fields: dict[str, Any] = field(default_factory=dict)
     items: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The instant of each record's stored updated_at (None: the order record; else item ids).
+    versions: dict[str | None, datetime] = field(default_factory=dict)
 
 
 class ReferenceModel:
@@ -74,12 +93,40 @@ class ReferenceModel:
         clone.orders = copy.deepcopy(self.orders)
         return clone
 
-    def apply(self, body: Any) -> None:
+    def apply(self, body: Any) -> list[tuple[str, str | None]]:
+        """Merge ``body`` in; the records it leaves alone because they hold a newer updated_at
+        (order identifier, item identifier or None for the order record), in body order."""
+        stale: list[tuple[str, str | None]] = []
         for order in orders_of(body):
-            stored = self.orders.setdefault(text(order["identifier"]), StoredOrder())
-            _merge(stored.fields, order, ORDER_FIELDS)
+            order_id = text(order["identifier"])
+            stored = self.orders.setdefault(order_id, StoredOrder())
+            order_version = _sent(order, "updated_at")
+            if self._applies(stored, None, order_version):
+                _merge(stored.fields, order, ORDER_FIELDS)
+            else:
+                stale.append((order_id, None))
             for item in order["items"]:
-                _merge(stored.items.setdefault(text(item["identifier"]), {}), item, ITEM_FIELDS)
+                item_id = text(item["identifier"])
+                version = _sent(item, "updated_at") or order_version
+                if not self._applies(stored, item_id, version):
+                    stale.append((order_id, item_id))
+                    continue
+                fields = stored.items.setdefault(item_id, {})
+                _merge(fields, item, ITEM_FIELDS)
+                if version is not None:
+                    fields["updated_at"] = version
+        return stale
+
+    @staticmethod
+    def _applies(stored: StoredOrder, record: str | None, updated_at: str | None) -> bool:
+        if updated_at is None:
+            return True
+        sent = instant(updated_at)
+        held = stored.versions.get(record)
+        if held is not None and sent < held:
+            return False
+        stored.versions[record] = sent
+        return True
 
     def order_records(self, order_id: str) -> dict[str, dict[str, Any]]:
         """The expected records of one order by sort key ("ORDER", "I#<id>"), without timestamps."""
@@ -98,6 +145,11 @@ class ReferenceModel:
             return None
         items = [{"identifier": item_id, **stored.items[item_id]} for item_id in sorted(stored.items)]
         return {"identifier": order_id, **stored.fields, "items": items}
+
+
+def _sent(record: dict[str, Any], name: str) -> str | None:
+    value = record.get(name)
+    return stored_value(name, value) if value is not None else None
 
 
 def _merge(target: dict[str, Any], source: dict[str, Any], names: tuple[str, ...]) -> None:
@@ -140,17 +192,46 @@ DATES = (
 CONCEPTS = ("Acme Outdoors", "Acme Kids", "Outlet", "Ünïcödé ✓", "🏕️ Camp")
 
 
+# updated_at: a few instants close together (so that older, equal and newer writes all happen),
+# each written in any of several zones.
+UPDATED_AT_BASE = datetime.fromisoformat("2025-06-01T12:00:00+00:00")
+UPDATED_AT_MINUTES = (0, 30, 60, 60.5, 90, 120)
+ZONES = (timedelta(0), timedelta(hours=2), timedelta(hours=-5), timedelta(hours=5, minutes=30))
+
+
+def spelled(moment: datetime, zone: timedelta, *, zulu: bool = False) -> str:
+    """``moment`` as an updated_at in ``zone`` (``zulu``: Z rather than +00:00 for UTC)."""
+    local = moment.astimezone(timezone(zone))
+    written = local.isoformat(timespec="milliseconds" if local.microsecond else "seconds")
+    return written[: -len("+00:00")] + "Z" if zulu and not zone else written
+
+
 class BatchGenerator:
     """Random valid POST bodies from a seed: 1 to ``max_orders`` orders of 1 to 4 items, drawn from
     small identifier pools so that requests overlap and merges happen; every optional field is
     sometimes sent, sometimes null, blank or left out; numbers stand in string fields as real
-    clients send them; unknown fields appear now and then."""
+    clients send them; unknown fields appear now and then. ``versioned``: orders and items carry an
+    ``updated_at`` now and then (older, equal or newer than what they hold)."""
 
-    def __init__(self, seed: int, *, order_pool: int = 12, item_pool: int = 6, max_orders: int = 3) -> None:
+    def __init__(
+        self,
+        seed: int,
+        *,
+        order_pool: int = 12,
+        item_pool: int = 6,
+        max_orders: int = 3,
+        versioned: bool = False,
+    ) -> None:
         self.random = random.Random(seed)
         self.order_pool = order_pool
         self.item_pool = item_pool
         self.max_orders = max_orders
+        self.versioned = versioned
+
+    def updated_at(self) -> str:
+        r = self.random
+        moment = UPDATED_AT_BASE + timedelta(minutes=r.choice(UPDATED_AT_MINUTES))
+        return self._padded(spelled(moment, r.choice(ZONES), zulu=r.random() < 0.5))
 
     # identifiers: the logical id and a random valid way of writing it
     def order_identifier(self, number: int) -> Any:
@@ -221,6 +302,8 @@ class BatchGenerator:
             item["labels"] = None
         if r.random() < 0.1:
             item["gift_wrap"] = {"unknown": ["fields", "are", "ignored"]}
+        if self.versioned and r.random() < 0.25:
+            item["updated_at"] = self.updated_at()
         return item
 
     def order(self, number: int) -> dict[str, Any]:
@@ -239,6 +322,8 @@ class BatchGenerator:
         order["items"] = [self.item(number) for number in items]
         if r.random() < 0.1:
             order["channel"] = "not in the contract"
+        if self.versioned and r.random() < 0.6:
+            order["updated_at"] = self.updated_at()
         return order
 
     def batch(self) -> Any:

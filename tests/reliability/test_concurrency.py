@@ -16,54 +16,23 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from tests.processes import Reply, ServeProcess, start_serve, stop_process_group
+from tests.processes import Reply
 from tests.reliability import figures
-from tests.reliability.harness import MotoServer
+from tests.reliability.harness import Cluster, MotoServer, serve_cluster
 
 SERVERS = 3
 THREADS = 12
 KEY = "acme-concurrency-key"
 
 
-@dataclass
-class Cluster:
-    servers: list[ServeProcess]
-
-    def post(self, number: int, body: Any) -> Reply:
-        server = self.servers[number % len(self.servers)]
-        return server.call("POST", "/forward_orders", key=KEY, body=body, timeout=60)
-
-    def get(self, identifier: str) -> dict[str, Any]:
-        return self.servers[0].read_order(identifier, key=KEY)
-
-
 @pytest.fixture(scope="module")
 def cluster(moto_server: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    suffix = uuid.uuid4().hex[:8]
-    tables = {"ORDERS_TABLE_NAME": f"conc-orders-{suffix}", "API_KEYS_TABLE_NAME": f"conc-keys-{suffix}"}
-    moto_server.create_tables(tables["ORDERS_TABLE_NAME"], tables["API_KEYS_TABLE_NAME"])
-    servers: list[ServeProcess] = []
-
-    def start(number: int) -> None:
-        directory = tmp_path_factory.mktemp(f"serve-{number}")
-        servers.append(
-            start_serve(directory, {"acme": KEY}, dynamodb_endpoint=moto_server.endpoint, extra_env=tables)
-        )
-
-    try:
-        # The first registers the key; the others find it registered to the same client.
-        start(0)
-        with ThreadPoolExecutor(max_workers=SERVERS - 1) as pool:
-            list(pool.map(start, range(1, SERVERS)))
-        yield Cluster(servers)
-    finally:
-        for server in servers:
-            stop_process_group(server.process)
+    with serve_cluster(moto_server, tmp_path_factory, size=SERVERS, key=KEY) as servers:
+        yield servers
 
 
 def run_concurrently(cluster: Cluster, bodies: list[Any]) -> list[Reply]:

@@ -16,7 +16,9 @@ and fails ``RATE`` of all storage calls, whatever the operation. Checked for eve
 - GETs interleaved under the same faults answer 200 with exactly the model's order, 404 for an
   order never stored, or 502.
 
-At the end the whole table equals the model. To keep ``make test`` fast, the main run replaces the
+The batches carry ``updated_at`` now and then (versioned writes): a 200 names exactly the records
+the model finds stale, whatever an earlier attempt of the same request stored. At the end the
+whole table equals the model. To keep ``make test`` fast, the main run replaces the
 adapter's backoff ``sleep`` (a constructor argument of ``OrdersTable``) with a recorder; the
 "real sleeps" run keeps ``time.sleep``. ``make soak`` runs both with many more requests.
 """
@@ -183,6 +185,7 @@ class RunFigures:
     requests: int = 0
     attempts: int = 0
     bad_gateways: int = 0
+    stale: int = 0
     gets: int = 0
     get_bad_gateways: int = 0
     max_wall_seconds: float = 0.0
@@ -191,7 +194,7 @@ class RunFigures:
 
 
 def run_under_faults(service: Service, injector: FaultInjector, *, requests: int, seed: int) -> RunFigures:
-    generator = BatchGenerator(seed)
+    generator = BatchGenerator(seed, versioned=True)
     chooser = random.Random(seed + 1)
     model = ReferenceModel()
     ledger = TimestampLedger()
@@ -200,7 +203,7 @@ def run_under_faults(service: Service, injector: FaultInjector, *, requests: int
         body = generator.batch()
         payload = body_text(body)
         before = model.copy()
-        model.apply(body)
+        stale = model.apply(body)
         touched = sorted({text(order["identifier"]) for order in orders_of(body)})
         for attempt in range(1, MAX_CLIENT_ATTEMPTS + 1):
             started = time.monotonic()
@@ -210,7 +213,15 @@ def run_under_faults(service: Service, injector: FaultInjector, *, requests: int
             run.max_wall_seconds = max(run.max_wall_seconds, wall)
             run.attempts += 1
             if response.status == 200:
-                assert response.json()["message"] == "Success"
+                answer = response.json()
+                assert answer["message"] == "Success"
+                # Stale records are the model's, whatever attempts before this one stored.
+                assert answer.get("stale_count", 0) == len(stale), (answer, stale)
+                assert [
+                    (record["order_identifier"], record["item_identifier"])
+                    for record in answer.get("stale", [])
+                ] == stale
+                run.stale += len(stale)
                 for order_id in touched:
                     assert_fully_stored(service, model, order_id, ledger)
                 run.max_attempts_for_one_request = max(run.max_attempts_for_one_request, attempt)
@@ -261,6 +272,7 @@ def _report(name: str, run: RunFigures, injector: FaultInjector, seconds: float,
         requests=run.requests,
         attempts=run.attempts,
         status_502=run.bad_gateways,
+        stale_records=run.stale,
         gets=run.gets,
         get_502=run.get_bad_gateways,
         storage_calls=injector.total_calls,
@@ -299,6 +311,7 @@ def test_under_30_percent_storage_faults_every_200_is_stored_and_retries_converg
     assert set(injector.injected) == set(ALL_FAULTS), "every kind of fault was exercised"
     assert 0.25 <= injector.total_injected / injector.total_calls <= 0.35
     assert run.bad_gateways > (0 if attempts == 4 else requests // 4)
+    assert run.stale > 0, "some writes were stale"
     # The recorded backoff never exceeds the policy: uniform(0, min(1 s, 50 ms * 2**(n-1))), n < attempts.
     assert service.sleeps and max(service.sleeps) <= 0.05 * 2 ** (attempts - 2)
     assert run.max_wall_seconds < DEADLINE_SECONDS < LAMBDA_TIMEOUT_SECONDS

@@ -19,6 +19,7 @@ DEFAULT_LIMITS = Limits()
 ROOMY = Limits(
     max_body_bytes=50_000_000,
     max_orders_per_request=1000,
+    max_response_bytes=5_000_000,  # room for the per-order answer of 1,000 orders
     max_items_per_order=1000,
     # Every string field long enough for the numbers and texts of the tests of other rules.
     **{
@@ -114,7 +115,9 @@ DATE_FIELDS = [
     item_field("shipped_date"),
     item_field("return_policy_end_date"),
 ]
-OPTIONAL_FIELDS = [*OPTIONAL_STRING_FIELDS, *DATE_FIELDS, item_field("labels")]
+# updated_at: a date-time with its zone (versioned writes).
+INSTANT_FIELDS = [order_field("updated_at"), item_field("updated_at")]
+OPTIONAL_FIELDS = [*OPTIONAL_STRING_FIELDS, *DATE_FIELDS, *INSTANT_FIELDS, item_field("labels")]
 
 
 def field_ids(fields: list[tuple[str, Any, Any]]) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from typing import Any
@@ -16,12 +17,14 @@ from common.api_keys import (
     ApiKeyStore,
     InvalidClientId,
     KeyAlreadyExists,
+    MeteringKey,
     generate_api_key,
     hash_api_key,
     validate_client_id,
 )
 from tests.api_calls import API_KEYS_TABLE_NAME, REGION
 from tests.factories import (
+    put_old_key,
     scan,
     scan_text,
 )
@@ -255,3 +258,58 @@ def test_a_key_cannot_be_revoked_by_its_plaintext_or_full_hash(store: ApiKeyStor
     assert store.revoke(key) is None
     assert store.revoke(hash_api_key(key)) is None
     assert store.find_active(key) is not None
+
+
+# -- tiers and metering keys -------------------------------------------------------------------------
+
+
+def test_every_new_key_gets_its_own_metering_key_and_its_tier(store: ApiKeyStore, dynamodb: Any) -> None:
+    _, acme = store.create("acme", plan="standard")
+    _, acme_again = store.create("acme", plan="standard")
+    _, dock = store.create_operations("dock", plan="operations")
+    values = {record.metering_key for record in (acme, acme_again, dock)}
+    assert len(values) == 3
+    for value in values:
+        assert value is not None and re.fullmatch(r"[0-9a-f]{40}", value)
+    assert (acme.plan, dock.plan) == ("standard", "operations")
+    # Unregistered: no API Gateway API key behind them.
+    assert acme.metering_key_id is None
+    stored = {item["key_hash"]["S"][:KEY_ID_LENGTH]: item for item in scan(dynamodb, API_KEYS_TABLE_NAME)}
+    assert stored[acme.key_id]["plan"] == {"S": "standard"}
+    assert "metering_key_id" not in stored[acme.key_id]
+
+
+def test_a_registered_metering_key_is_stored_with_its_api_key_id(store: ApiKeyStore) -> None:
+    key, record = store.create("acme", plan="bulk", metering=MeteringKey("v" * 40, "abc123"))
+    assert (record.metering_key, record.metering_key_id, record.plan) == ("v" * 40, "abc123", "bulk")
+    assert store.find_active(key) == record
+
+
+def test_set_plan_changes_only_the_tier_and_keeps_the_metering_key(store: ApiKeyStore) -> None:
+    key, record = store.create("acme", plan="standard", metering=MeteringKey("v" * 40, "abc123"))
+    moved = store.set_plan(record.key_id, "bulk")
+    assert moved is not None
+    assert moved == dataclasses.replace(record, plan="bulk")
+    assert store.find_active(key) == moved
+
+
+def test_set_plan_gives_a_record_from_before_tiers_its_metering_key(
+    store: ApiKeyStore, dynamodb: Any
+) -> None:
+    put_old_key(dynamodb, "old")
+    old = store.find_active("old")
+    assert old is not None and (old.plan, old.metering_key) == (None, None)
+    moved = store.set_plan(old.key_id, "standard", MeteringKey("m" * 40, "id9"))
+    assert moved is not None
+    assert (moved.plan, moved.metering_key, moved.metering_key_id) == ("standard", "m" * 40, "id9")
+
+
+def test_set_plan_refuses_a_revoked_or_unknown_key(store: ApiKeyStore) -> None:
+    _, record = store.create("acme", plan="standard")
+    store.revoke(record.key_id)
+    assert store.set_plan(record.key_id, "bulk") is None
+    revoked = store.find(record.key_id)
+    assert revoked is not None and revoked.plan == "standard" and not revoked.active
+    assert store.set_plan("0" * KEY_ID_LENGTH, "bulk") is None
+    assert store.set_plan("not-an-id", "bulk") is None
+    assert store.find("not-an-id") is None

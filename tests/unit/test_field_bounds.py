@@ -29,6 +29,7 @@ BOUNDED = [
     (label_field("value"), "max_label_value_length"),
 ]
 DATES = [order_field("created_at"), item_field("shipped_date"), item_field("return_policy_end_date")]
+INSTANTS = [order_field("updated_at"), item_field("updated_at")]
 
 
 def _ids(cases: list[Any]) -> list[str]:
@@ -78,6 +79,15 @@ def test_a_date_is_bounded_too_as_long_fractions_are_still_the_format(field: tup
     assert errors(build(at_bound + "1")) == [(path, "invalid")]
 
 
+@pytest.mark.parametrize("field", INSTANTS, ids=[path for path, _, _ in INSTANTS])
+def test_an_updated_at_has_the_dates_bound(field: tuple[str, Any, Any]) -> None:
+    path, build, stored = field
+    prefix, zone = "2025-01-31T10:20:30.", "+05:30"
+    at_bound = prefix + "1" * (DEFAULTS.max_date_length - len(prefix) - len(zone)) + zone
+    assert stored(read(build(at_bound))) == at_bound
+    assert errors(build(at_bound.replace(zone, "1" + zone))) == [(path, "invalid")]
+
+
 def test_identifiers_keep_the_contracts_255_characters() -> None:
     assert errors(batch(order("x" * 256))) == [("orders/0/identifier", "invalid")]
     assert errors(batch(order("o", [item("i" * 256)]))) == [("orders/0/items/0/identifier", "invalid")]
@@ -124,3 +134,10 @@ def test_the_response_budget_holds_at_least_one_item_of_the_largest_size() -> No
         Limits(max_label_value_length=4000, max_labels_per_item=4, max_response_bytes=65_536)
     with pytest.raises(ValidationError, match="default_page_items"):
         Limits(default_page_items=10, max_page_items=5)
+
+
+def test_no_configuration_allows_a_post_answer_over_the_response_bound() -> None:
+    # Each order's result names it (per-order mode): more orders need a larger response bound.
+    with pytest.raises(ValidationError, match="max_orders_per_request"):
+        Limits(max_orders_per_request=200)
+    assert Limits(max_orders_per_request=200, max_response_bytes=2_000_000).max_orders_per_request == 200

@@ -50,11 +50,13 @@ def test_a_valid_order_is_read_with_every_field() -> None:
                         shipped_date="2025-01-02",
                         return_policy_end_date="2025-02-01T00:00:00Z",
                         labels=[label(), label(type="text", name="Note", value="fragile")],
+                        updated_at="2025-01-03T08:00:00.5+01:00",
                     )
                 ],
                 concept="Brand",
                 postal_code="02134",
                 created_at="2025-01-01T10:00:00",
+                updated_at=" 2025-01-03T07:00:00Z ",
             )
         )
     )
@@ -65,6 +67,7 @@ def test_a_valid_order_is_read_with_every_field() -> None:
                 "concept": "Brand",
                 "postal_code": "02134",
                 "created_at": "2025-01-01T10:00:00",
+                "updated_at": "2025-01-03T07:00:00Z",
                 "items": [
                     {
                         "identifier": "item-1",
@@ -80,6 +83,7 @@ def test_a_valid_order_is_read_with_every_field() -> None:
                             {"type": "barcode", "name": "RMA", "value": "RMA-1"},
                             {"type": "text", "name": "Note", "value": "fragile"},
                         ],
+                        "updated_at": "2025-01-03T08:00:00.5+01:00",
                     }
                 ],
             }

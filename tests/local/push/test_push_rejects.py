@@ -1,20 +1,27 @@
-"""Thousands of orders, some invalid, through today's (v1, all-or-nothing) local server: exactly
-the invalid ones are rejected, each once and located, and every valid one is stored as sent."""
+"""Thousands of orders, some invalid, through the local server, in per-order mode (push's
+default: each request's valid orders stored, the invalid ones named in its 207) and in v1's
+all-or-nothing mode (``--no-partial-success``: a refused batch is split until the invalid orders
+stand alone): either way exactly the invalid ones are rejected, each once and located, and every
+valid one is stored as sent."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.local.push.conftest import run_push, stored_orders
 from tests.local.push.orders import write_feed
 from tests.processes import ServeProcess
 
 
+@pytest.mark.parametrize("mode", [[], ["--no-partial-success"]], ids=["per-order", "all-or-nothing"])
 def test_exactly_the_invalid_orders_are_rejected_and_the_rest_stored(
-    server: ServeProcess, tmp_path: Path
+    server: ServeProcess, tmp_path: Path, mode: list[str]
 ) -> None:
-    feed = write_feed(tmp_path / "history.jsonl", "REJ", 2000, invalid_every=151, updates_every=50)
+    prefix = "REJ" if not mode else "REJV1"
+    feed = write_feed(tmp_path / "history.jsonl", prefix, 2000, invalid_every=151, updates_every=50)
     rejects = tmp_path / "history.rejects.jsonl"
 
     done = run_push(
@@ -29,6 +36,7 @@ def test_exactly_the_invalid_orders_are_rejected_and_the_rest_stored(
         "4",
         "--rate",
         "0",
+        *mode,
     )
 
     assert done.returncode == 1, done.stderr
@@ -46,4 +54,4 @@ def test_exactly_the_invalid_orders_are_rejected_and_the_rest_stored(
             assert all(error["request_field"].startswith("orders/") for error in record["errors"])
         else:
             assert record["order"] is None and record["text"]
-    assert stored_orders(server, "REJ-") == feed.valid
+    assert stored_orders(server, f"{prefix}-") == feed.valid
