@@ -91,7 +91,8 @@ ASSUMPTIONS = {
     "alarm_metrics": 17,
     "dashboards": 1,
     "kms_keys": 1,
-    "custom_metrics": 4,  # OrdersUpserted, ItemsUpserted, ValidationFailures, AuthorizerDenials
+    # OrdersUpserted, ItemsUpserted, StaleRecords, ValidationFailures, AuthorizerDenials
+    "custom_metrics": 5,
 }
 # A Lambda arm64 core against this machine's, and the memory of one full vCPU (bench/__main__.py).
 LAMBDA_CORE_SLOWDOWN = 1.5
@@ -570,6 +571,22 @@ def details(counts: dict[str, Any], deployment: Deployment) -> dict[str, Any]:
     }
 
 
+# The context keys that turn the bill, each priced on the same counts (what changes only the
+# replay, such as orderEventsBatchingWindowSeconds, is described in the docs, not priced).
+VARIANTS: dict[str, dict[str, Any]] = {
+    "ordersTableBilling=provisioned": {"ordersTableBilling": "provisioned"},
+    "authorizerCacheTtlSeconds=300": {"authorizerCacheTtlSeconds": 300},
+    "snapStart=false": {"snapStart": False},
+    "tracingReservoirPerSecond=1": {"tracingReservoirPerSecond": 1},
+    "tracingSamplingRate=1": {"tracingSamplingRate": 1.0},
+    "systemLogLevel=INFO": {"systemLogLevel": "INFO"},
+}
+
+
+def price_total(counts: dict[str, Any], deployment: Deployment, level: str) -> float:
+    return sum(price(counts, deployment, level).values())
+
+
 def model(counts: dict[str, Any], deployment: Deployment) -> dict[str, Any]:
     levels = {level: price(counts, deployment, level) for level in LEVELS}
     return {
@@ -590,7 +607,12 @@ def run(quick: bool, progress: Any = print) -> dict[str, Any]:
         os.sched_setaffinity(0, range(os.cpu_count() or 1))
     deployment = current_deployment()
     progress("cost: the feed replayed on this code")
-    current = model(replay(ROOT, deployment, quick), deployment)
+    counts = replay(ROOT, deployment, quick)
+    current = model(counts, deployment)
+    current["variants"] = {
+        name: {level: price_total(counts, current_deployment(context), level) for level in LEVELS}
+        for name, context in VARIANTS.items()
+    }
     progress(f"cost: the feed replayed on the baseline ({BASELINE_COMMIT[:7]})")
     tree = baseline_tree()
     baseline: dict[str, Any] | None = None
@@ -663,6 +685,13 @@ def table(keys: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def write_docs(keys: dict[str, Any]) -> None:
+    """docs/deployment.md's cost section, from ``keys`` (bench/cost_docs.py)."""
+    from bench import cost_docs
+
+    cost_docs.write(DOCS, cost_docs.section(keys, LINES, LEVELS, HEADLINE))
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench cost", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a smaller feed (CI)")
@@ -675,6 +704,9 @@ def main(argv: list[str]) -> None:
     merge_into(output, keys)
     print(table(keys))
     print(f"wrote {output}")
+    if options.write_docs:
+        write_docs(keys)
+        print(f"wrote {DOCS}")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,12 @@ Each order is sent whole every time, as order systems send their order documents
 3. **re-sent unchanged**: the shipped document once more (a retry, a nightly reconciliation);
 4. **returned**, for ``RETURNED_ORDER_SHARE`` of the orders: the order again with a
    ``reverse_tracking_number`` (one return label) on the returned items: one item, or
-   (``WHOLE_RETURN_SHARE``) all of them.
+   (``WHOLE_RETURN_SHARE``) all of them;
+5. **late**, for ``LATE_RESEND_SHARE`` of the orders: the created document once more, after the
+   others (a retry that arrived out of order). Every document carries its ``updated_at`` (the
+   sender's time of that version: created, shipped a day later, returned a week later), so a
+   service with versioned writes keeps the newer record (a stale write: its UpdateItem's
+   condition fails, which still costs write units) where one without them rewrites it.
 
 Requests carry as many whole orders as fit in ``REQUEST_BYTES`` (the v1 specification recommends
 batches of at most 10 KB), each phase in feed order. Tracking lookups, each one request with an
@@ -26,6 +31,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from bench.workload import BRANDS, encode
@@ -42,9 +48,10 @@ WHOLE_RETURN_SHARE = 0.3
 RESCAN_SHARE = 0.05
 UNDELIVERABLE_SHARE = 0.02
 UNKNOWN_SCANS_PER_ORDER = 0.01
+LATE_RESEND_SHARE = 0.05
 
-CREATE, SHIP, RESEND, RETURN, LOOKUP = "create", "ship", "resend", "return", "lookup"
-WRITE_PHASES = (CREATE, SHIP, RESEND, RETURN)
+CREATE, SHIP, RESEND, RETURN, LATE, LOOKUP = "create", "ship", "resend", "return", "late", "lookup"
+WRITE_PHASES = (CREATE, SHIP, RESEND, RETURN, LATE)
 
 
 @dataclass(frozen=True)
@@ -103,13 +110,28 @@ def _created(rng: random.Random, number: int) -> dict[str, Any]:
             ]
         items.append(item)
     day, hour, minute = rng.randint(1, 28), rng.randint(0, 23), rng.randint(0, 59)
-    return {
+    order = {
         "identifier": f"PO-2026-{number:07d}",
         "concept": rng.choice(BRANDS),
         "postal_code": f"{rng.randint(10000, 99999)}",
         "created_at": f"2026-11-{day:02d}T{hour:02d}:{minute:02d}:00Z",
         "items": items,
     }
+    return _versioned(order, order["created_at"])
+
+
+def _versioned(order: dict[str, Any], updated_at: str) -> dict[str, Any]:
+    """The document as its sender's system stamps it: this version's time on the order and items."""
+    return {
+        **order,
+        "updated_at": updated_at,
+        "items": [{**item, "updated_at": updated_at} for item in order["items"]],
+    }
+
+
+def _later(order: dict[str, Any], days: int) -> str:
+    created = datetime.fromisoformat(order["created_at"])
+    return (created + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _shipped(rng: random.Random, order: dict[str, Any]) -> dict[str, Any]:
@@ -120,7 +142,7 @@ def _shipped(rng: random.Random, order: dict[str, Any]) -> dict[str, Any]:
         {**item, "tracking_number": _number(rng, "1Z") if split else parcel, "shipped_date": shipped_date}
         for item in order["items"]
     ]
-    return {**order, "items": items}
+    return _versioned({**order, "items": items}, _later(order, 1))
 
 
 def _returned(rng: random.Random, order: dict[str, Any]) -> tuple[dict[str, Any], list[int]]:
@@ -132,7 +154,7 @@ def _returned(rng: random.Random, order: dict[str, Any]) -> tuple[dict[str, Any]
         {**item, "reverse_tracking_number": label} if position in returned else item
         for position, item in enumerate(order["items"])
     ]
-    return {**order, "items": items}, returned
+    return _versioned({**order, "items": items}, _later(order, 7)), returned
 
 
 def _packed(phase: str, client_id: str, orders: list[dict[str, Any]]) -> Iterator[Post]:
@@ -169,6 +191,8 @@ def build(orders: int, seed: int = SEED) -> Feed:
             feed.lookups.append(Lookup(label, len(items)))
             if rng.random() < RESCAN_SHARE:
                 feed.lookups.append(Lookup(label, len(items)))
+        if rng.random() < LATE_RESEND_SHARE:
+            phases[LATE].append(created)
         if rng.random() < UNDELIVERABLE_SHARE:
             number_sent = shipped["items"][0]["tracking_number"]
             found = sum(1 for item in shipped["items"] if item["tracking_number"] == number_sent)

@@ -316,6 +316,8 @@ class Replay:
             if reply["error"] is not None:
                 raise RuntimeError(reply["error"])  # as Lambda reports a function's error
             response: dict[str, Any] = reply["response"]
+            if name == "authorizer":  # what the access log line takes from its result
+                self._request["authorizer"] = response
             return response
 
         return invoke
@@ -410,6 +412,8 @@ class Replay:
         from common.api_routes import match_request
 
         latency = self._request.get("latency", {})
+        authorizer = self._request.get("authorizer", {})
+        context = authorizer.get("context", {})
         values = {
             "$context.requestId": str(uuid.uuid4()),
             "$context.requestTimeEpoch": str(int(time.time() * 1000)),
@@ -421,6 +425,10 @@ class Replay:
             "$context.integrationLatency": str(max(1, round(latency.get("api", 0) * 1000))),
             "$context.integrationStatus": str(response.status_code),
             "$context.authorizer.principalId": self._request.get("principal", "-"),
+            "$context.authorizer.key_id": context.get("key_id", "-"),
+            "$context.authorizer.plan": context.get("plan", "-"),
+            # API Gateway's id of the key the result names for metering (ten characters).
+            "$context.identity.apiKeyId": "k3y1d0a2b4" if "usageIdentifierKey" in authorizer else "-",
             "$context.authorizer.status": "200",
             "$context.authorizer.latency": str(max(1, round(latency.get("authorizer", 0) * 1000))),
             "$context.identity.sourceIp": SOURCE_IP,
