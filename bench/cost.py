@@ -1,6 +1,6 @@
 """``python -m bench cost [--quick] [--write-docs]``: what a million orders cost, priced from counts
 measured in a replay of a realistic feed (docs/deployment.md, "What it costs", is generated from
-its results; docs/performance.md explains the model).
+its results, and explains the model and its feed).
 
 The replay (``bench/replay.py``, the feed in ``bench/feed.py``) runs twice in one run: on the code
 as it is, and on the **baseline**, the code at ``BASELINE_COMMIT`` (the service before any cost
@@ -538,7 +538,7 @@ def storage_per_month(counts: dict[str, Any]) -> float:
 
 
 def details(counts: dict[str, Any], deployment: Deployment) -> dict[str, Any]:
-    """What the figures are made of, per order of the feed, for docs/performance.md."""
+    """What the figures are made of, per order of the feed (the docs' per-order table)."""
     used = usage(counts, deployment, HEADLINE)
     cpu: dict[str, list[float]] = defaultdict(list)
     for invocation in counts["invocations"]:

@@ -32,7 +32,7 @@ LINE_NOTES = {
     ),
     "lambda_duration": (
         "Lambda GB-seconds",
-        "measured CPU of the three functions (× the Lambda slowdown factor) plus their DynamoDB and "
+        "measured CPU of the three functions (times the Lambda slowdown factor) plus their DynamoDB and "
         "EventBridge round trips; issue 15 works on the API function's CPU",
     ),
     "cold_starts": ("cold starts", "SnapStart restores of the API function and the authorizer at 0.1 %"),
@@ -206,7 +206,7 @@ def section(keys: dict[str, Any], lines: tuple[str, ...], levels: dict[str, int]
         "invocations and traces), events later by up to the window; not priced here (it changes the "
         "replay's batches).",
         "",
-        f"Fixed monthly costs, traffic or not: "
+        "Fixed monthly costs, traffic or not: "
         + ", ".join(
             f"{name.replace('_', ' ')} {value:.2f}" for name, value in current["fixed_monthly"].items()
         )

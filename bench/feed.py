@@ -110,14 +110,15 @@ def _created(rng: random.Random, number: int) -> dict[str, Any]:
             ]
         items.append(item)
     day, hour, minute = rng.randint(1, 28), rng.randint(0, 23), rng.randint(0, 59)
+    created_at = f"2026-11-{day:02d}T{hour:02d}:{minute:02d}:00Z"
     order = {
         "identifier": f"PO-2026-{number:07d}",
         "concept": rng.choice(BRANDS),
         "postal_code": f"{rng.randint(10000, 99999)}",
-        "created_at": f"2026-11-{day:02d}T{hour:02d}:{minute:02d}:00Z",
+        "created_at": created_at,
         "items": items,
     }
-    return _versioned(order, order["created_at"])
+    return _versioned(order, created_at)
 
 
 def _versioned(order: dict[str, Any], updated_at: str) -> dict[str, Any]:
