@@ -31,12 +31,9 @@ import argparse
 import json
 import math
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
@@ -47,6 +44,7 @@ from urllib.parse import quote
 
 from bench import feed as feeds
 from bench.capacity import item_size, write_units
+from bench.push import start_moto
 from bench.workload import encode
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,12 +74,6 @@ class Function:
 
 
 # -- processes --------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Host:
@@ -132,30 +124,6 @@ class Host:
             stdin.close()
         self.process.wait(timeout=60)
         self.replies.close()
-
-
-def start_moto(environment: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except urllib.error.HTTPError:
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("moto's server did not start") from None
-            time.sleep(0.1)
-    return process, url
 
 
 # -- DynamoDB's rules -------------------------------------------------------------------------------
