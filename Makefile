@@ -87,6 +87,13 @@ bench: install
 bench-quick:
 	$(MAKE) bench QUICK=1
 
+# What a million orders cost (docs/deployment.md, "What it costs"): the feed of bench/feed.py replayed
+# on this code and on the baseline, priced; merges the usd_per_million_orders keys into
+# bench/results.json and regenerates the docs' cost section from them. `make bench` runs it too.
+.PHONY: cost
+cost: install
+	$(BIN)/python -m bench cost --write-docs $(if $(QUICK),--quick)
+
 # `forward-orders push` against the local server: orders/s by concurrency, and the bottleneck
 # (client, serve or moto, by CPU); writes bench/results-push.json.
 .PHONY: bench-push

@@ -465,14 +465,24 @@ def main() -> None:
 
         push.main(sys.argv[2:])
         return
+    if sys.argv[1:2] == ["cost"]:  # `python -m bench cost`: USD per million orders (bench/cost.py)
+        from bench import cost
+
+        cost.main(sys.argv[2:])
+        return
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="one iteration of each measurement (CI)")
     parser.add_argument("--output", type=Path, help="default: bench/results.json, or results-quick.json")
     options = parser.parse_args()
     output = options.output or ROOT / "bench" / ("results-quick.json" if options.quick else "results.json")
-    results = run(options.quick, Progress())
-    output.write_text(json.dumps(results, indent=2) + "\n")
+    progress = Progress()
+    results = run(options.quick, progress)
+    from bench import cost  # the cost model's keys join the benchmark's (bench/cost.py)
+
+    costs = cost.run(options.quick, progress)
+    output.write_text(json.dumps(results | costs, indent=2) + "\n")
     print(table(results))
+    print(cost.table(costs))
     print(f"\nwrote {output}")
 
 

@@ -65,6 +65,26 @@ def wait_for(url: str, process: subprocess.Popen[bytes], seconds: float = 60) ->
     raise RuntimeError(f"{url} did not answer in {seconds} s")
 
 
+def start_moto(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    """moto's server on a free loopback port, answering; its own session, so killpg ends it."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{url}/", process)
+    except RuntimeError:
+        os.killpg(process.pid, 9)
+        process.wait()
+        raise
+    return process, url
+
+
 def write_orders(path: Path, prefix: str, count: int) -> None:
     with path.open("w") as handle:
         for i in range(count):
@@ -145,17 +165,10 @@ def run(quick: bool) -> dict[str, Any]:
     env = environment()
     with tempfile.TemporaryDirectory(prefix="bench-push-") as scratch:
         directory = Path(scratch)
-        moto_port, serve_port = free_port(), free_port()
-        moto = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        serve_port = free_port()
+        moto, moto_url = start_moto(env)
         serve = None
         try:
-            wait_for(f"http://127.0.0.1:{moto_port}/", moto)
             serve = subprocess.Popen(
                 [
                     sys.executable,
@@ -167,7 +180,7 @@ def run(quick: bool) -> dict[str, Any]:
                     "--client",
                     f"bench={KEY}",
                     "--dynamodb-endpoint",
-                    f"http://127.0.0.1:{moto_port}",
+                    moto_url,
                     # The push's own speed, not a tier's: the runs with --rate 0 would be throttled.
                     "--no-rate-limits",
                 ],

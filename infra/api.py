@@ -43,6 +43,7 @@ that is a 502 with Retry-After, like the function's own answer when storage is u
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from typing import cast
@@ -50,6 +51,7 @@ from typing import cast
 from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_xray as xray
 from constructs import Construct
 
 from authorizer.settings import Settings as AuthorizerSettings
@@ -70,6 +72,7 @@ from common.api_routes import (
 )
 from common.tables import TRACKING_INDEXES
 from forward_orders.settings import Settings as ApiSettings
+from infra.access_log import access_log_format
 from infra.checks import acknowledge
 from infra.config import ServiceConfig
 from infra.functions import ServiceFunction, handler_of, service_log_group
@@ -94,6 +97,19 @@ API_INDEX_ACTIONS = ["dynamodb:Query"]
 AUTHORIZER_TABLE_ACTIONS = ["dynamodb:GetItem"]
 
 _REQUEST_ID = "$context.requestId"
+# Ahead of X-Ray's default rule (10000); a rule name has at most 32 characters.
+SAMPLING_RULE_PRIORITY = 100
+_SAMPLING_RULE_NAME_LENGTH = 32
+
+
+def sampling_rule_name(stack_name: str) -> str:
+    """``<stack name>-api``, shortened with a digest of the stack name when too long (rule names
+    are per account and region, like stack names)."""
+    name = f"{stack_name}-api"
+    if len(name) <= _SAMPLING_RULE_NAME_LENGTH:
+        return name
+    digest = hashlib.sha256(stack_name.encode()).hexdigest()[:6]
+    return f"{stack_name[: _SAMPLING_RULE_NAME_LENGTH - 11]}-{digest}-api"
 
 
 def gateway_response_body(response: GatewayResponse) -> str:
@@ -127,37 +143,6 @@ def gateway_retry_after(config: ServiceConfig, response_type: str) -> int:
 def tracking_index_arns(orders_table: dynamodb.ITableV2) -> list[str]:
     """The ARNs of the orders table's tracking indexes (common/tables.py), one by one."""
     return [f"{orders_table.table_arn}/index/{index.name}" for index in TRACKING_INDEXES.values()]
-
-
-def access_log_format() -> str:
-    """One JSON object per request. Never a header (the Authorization header holds the key) and
-    never the request path, which holds order identifiers and tracking numbers: the resource path
-    (the route's template) says which route was called."""
-    fields = {
-        "requestId": "$context.requestId",
-        "requestTime": "$context.requestTimeEpoch",
-        "httpMethod": "$context.httpMethod",
-        "resourcePath": "$context.resourcePath",
-        "status": "$context.status",
-        "responseLength": "$context.responseLength",
-        "responseLatency": "$context.responseLatency",
-        "integrationLatency": "$context.integrationLatency",
-        "integrationStatus": "$context.integrationStatus",
-        "integrationError": "$context.integration.error",
-        "errorType": "$context.error.responseType",
-        "errorMessage": "$context.error.message",
-        "clientId": "$context.authorizer.principalId",
-        "plan": "$context.authorizer.plan",
-        "apiKeyId": "$context.identity.apiKeyId",
-        "authorizerStatus": "$context.authorizer.status",
-        "authorizerLatency": "$context.authorizer.latency",
-        "authorizerError": "$context.authorizer.error",
-        "sourceIp": "$context.identity.sourceIp",
-        "userAgent": "$context.identity.userAgent",
-        "xrayTraceId": "$context.xrayTraceId",
-    }
-    # Every value quoted: API Gateway writes "-" for an empty one, which would break bare numbers.
-    return json.dumps(fields, separators=(",", ":"))
 
 
 class Api(Construct):
@@ -247,6 +232,7 @@ class Api(Construct):
             ),
         )
         self.stage = self.rest_api.deployment_stage
+        self.sampling_rule = self._sampling_rule(config)
         # API Gateway creates its execution log group on first use, without retention; creating it
         # here first gives it one, and deletes it with the stack.
         execution_logs = service_log_group(
@@ -309,6 +295,29 @@ class Api(Construct):
                 "AmazonAPIGatewayPushToCloudWatchLogs is the AWS managed policy made for the account's "
                 "API Gateway logging role, and AWS keeps it current with what API Gateway needs.",
             )
+
+    def _sampling_rule(self, config: ServiceConfig) -> xray.CfnSamplingRule:
+        """The stage's X-Ray sampling: API Gateway decides for each request, and the authorizer and
+        the API function trace the requests it sampled. X-Ray's default rule records one request a
+        second and 5 % of the rest, which at a few requests a second is most of them; this rule
+        records ``tracingReservoirPerSecond`` a second and ``tracingSamplingRate`` of the rest."""
+        return xray.CfnSamplingRule(
+            self,
+            "SamplingRule",
+            sampling_rule=xray.CfnSamplingRule.SamplingRuleProperty(
+                rule_name=sampling_rule_name(config.stack_name),
+                priority=SAMPLING_RULE_PRIORITY,
+                reservoir_size=config.tracing_reservoir_per_second,
+                fixed_rate=config.tracing_sampling_rate,
+                service_name=f"{config.service_name}/{config.stage_name}",
+                service_type="AWS::ApiGateway::Stage",
+                host="*",
+                http_method="*",
+                url_path="*",
+                resource_arn="*",
+                version=1,
+            ),
+        )
 
     def _add_routes(self) -> None:
         """The routes (common/api_routes.py, shared with the local server), each to its function,

@@ -35,6 +35,18 @@ STORAGE_CALL_WORST_CASE_SECONDS: float = (
     _client_defaults["connect_timeout"].default + _client_defaults["read_timeout"].default
 )
 
+# The order events function (infra/events.py): its size and its stream mapping's batches. Fixed
+# here, not context keys, and free of CDK imports so that the cost model (bench/cost.py) reads
+# what the stack deploys.
+ORDER_EVENTS_MEMORY_MB = 256
+# A batch of 100 records is at most ten PutEvents calls of a few tens of milliseconds; the function
+# stops starting calls when one more might not finish (order_events/event_bus.py).
+ORDER_EVENTS_TIMEOUT_SECONDS = 60
+ORDER_EVENTS_BATCH_SIZE = 100
+# No SnapStart for it: a stream consumer's rare cold start delays events by a second or two and
+# costs less than a restore, while a snapshot is billed every second its version exists.
+ORDER_EVENTS_SNAP_START = False
+
 # CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
@@ -106,6 +118,10 @@ class ServiceConfig(_api_function_settings(), UsagePlans):  # type: ignore[misc]
     throttling_burst_limit: int = Field(default=200, ge=0)
     authorizer_cache_ttl_seconds: int = Field(default=0, ge=0, le=3600)
     create_api_gateway_cloud_watch_role: bool = True
+    # X-Ray: the stage's sampling rule (API Gateway samples; the authorizer and the API function
+    # follow its decision): this many traces a second, then this share of the rest.
+    tracing_reservoir_per_second: int = Field(default=0, ge=0, le=1000)
+    tracing_sampling_rate: float = Field(default=0.05, ge=0, le=1)
 
     # -- Lambda ---------------------------------------------------------------------------------
     # 1,769 MB is one full vCPU: the function is CPU-bound on one thread (docs/performance.md).
@@ -120,6 +136,18 @@ class ServiceConfig(_api_function_settings(), UsagePlans):  # type: ignore[misc]
     authorizer_provisioned_concurrency: int = Field(default=0, ge=0)
     log_retention_days: int = 30
     application_log_level: Literal["DEBUG", "INFO", "WARN", "ERROR"] = "INFO"
+    # Lambda's own lines: INFO writes a START and a REPORT line per invocation; WARN only problems.
+    system_log_level: Literal["DEBUG", "INFO", "WARN"] = "WARN"
+    # How long the stream's mapping may wait to fill a batch of order events (0: at once).
+    order_events_batching_window_seconds: int = Field(default=0, ge=0, le=300)
+    # The orders table's billing: on demand, or provisioned capacity that auto scaling keeps at this
+    # utilisation between the bounds (the indexes inherit the table's).
+    orders_table_billing: Literal["onDemand", "provisioned"] = "onDemand"
+    orders_table_min_write_capacity: int = Field(default=5, ge=1)
+    orders_table_max_write_capacity: int = Field(default=1000, ge=1)
+    orders_table_min_read_capacity: int = Field(default=5, ge=1)
+    orders_table_max_read_capacity: int = Field(default=500, ge=1)
+    orders_table_target_utilization_percent: int = Field(default=70, ge=20, le=90)
 
     # -- monitoring -----------------------------------------------------------------------------
     alarm_emails: EmailList = Field(default_factory=list)
@@ -141,6 +169,13 @@ class ServiceConfig(_api_function_settings(), UsagePlans):  # type: ignore[misc]
             raise ValueError(
                 "SnapStart and provisioned concurrency exclude each other: set snapStart to false"
             )
+        for kind in ("write", "read"):
+            if getattr(self, f"orders_table_min_{kind}_capacity") > getattr(
+                self, f"orders_table_max_{kind}_capacity"
+            ):
+                raise ValueError(
+                    f"ordersTableMin{kind.title()}Capacity is above ordersTableMax{kind.title()}Capacity"
+                )
         if self.log_retention_days not in LOG_RETENTION_DAYS:
             raise ValueError(f"logRetentionDays must be one of {', '.join(map(str, LOG_RETENTION_DAYS))}")
         for name, plan in self.usage_plans.items():

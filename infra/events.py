@@ -2,13 +2,14 @@
 or change of an order or item to a custom EventBridge bus (docs/events.md).
 
 Pieces. The bus; the function (``functions/order_events``, packaged and deployed like the API's:
-arm64, the shared layer, SnapStart, the ``live`` alias); an event source mapping from the table's
-stream to the alias; a dead-letter queue for the batches that still fail after the retries; three
-alarms on the service's topic.
+arm64, the shared layer, the ``live`` alias; no SnapStart, see ``infra.config``); an event source
+mapping from the table's stream to the alias; a dead-letter queue for the batches that still fail
+after the retries; three alarms on the service's topic.
 
 The event source mapping:
 - starts at the oldest record (``TRIM_HORIZON``), so nothing written between the stream's creation
   and the mapping's is lost;
+- waits up to ``orderEventsBatchingWindowSeconds`` (0 by default: not at all) to fill a batch;
 - hands the function up to ``BATCH_SIZE`` records of one shard, in stream order, one batch per
   shard at a time (parallelization factor 1), which keeps the changes of an item in order;
 - reads the function's ``batchItemFailures`` (ReportBatchItemFailures) and retries from the first
@@ -47,18 +48,22 @@ from constructs import Construct
 
 from infra.alarms import ABOVE, service_alarm
 from infra.checks import acknowledge
-from infra.config import ServiceConfig
+from infra.config import (
+    ORDER_EVENTS_BATCH_SIZE,
+    ORDER_EVENTS_MEMORY_MB,
+    ORDER_EVENTS_SNAP_START,
+    ORDER_EVENTS_TIMEOUT_SECONDS,
+    ServiceConfig,
+)
 from infra.functions import ServiceFunction, handler_of
 from infra.packaging import LambdaPackaging
 from order_events.settings import Settings as PublisherSettings
 
 PACKAGE = "order_events"
 HANDLER = handler_of(PACKAGE)
-MEMORY_MB = 256
-# A batch of 100 records is at most ten PutEvents calls of a few tens of milliseconds; the function
-# stops starting calls when one more might not finish (order_events/event_bus.py).
-TIMEOUT_SECONDS = 60
-BATCH_SIZE = 100
+MEMORY_MB = ORDER_EVENTS_MEMORY_MB
+TIMEOUT_SECONDS = ORDER_EVENTS_TIMEOUT_SECONDS
+BATCH_SIZE = ORDER_EVENTS_BATCH_SIZE
 RETRY_ATTEMPTS = 10
 MAX_RECORD_AGE = Duration.hours(1)
 # Alarm when the oldest record a batch holds is this old: events are late.
@@ -137,6 +142,7 @@ class OrderEvents(Construct):
             description="Forward Orders order events: orders table stream to EventBridge",
             memory_mb=MEMORY_MB,
             timeout_seconds=TIMEOUT_SECONDS,
+            snap_start=ORDER_EVENTS_SNAP_START,
             environment={
                 PublisherSettings.variable("event_bus_name"): self.bus.event_bus_name,
                 PublisherSettings.variable("event_source"): config.service_name,
@@ -164,6 +170,11 @@ class OrderEvents(Construct):
             event_source_arn=stream_arn,
             starting_position=lambda_.StartingPosition.TRIM_HORIZON,
             batch_size=BATCH_SIZE,
+            max_batching_window=(
+                Duration.seconds(config.order_events_batching_window_seconds)
+                if config.order_events_batching_window_seconds
+                else None
+            ),
             parallelization_factor=1,
             bisect_batch_on_error=True,
             retry_attempts=RETRY_ATTEMPTS,

@@ -127,7 +127,7 @@ class ServiceFunction(Construct):
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,
             application_log_level_v2=lambda_.ApplicationLogLevel(config.application_log_level),
-            system_log_level_v2=lambda_.SystemLogLevel.INFO,
+            system_log_level_v2=lambda_.SystemLogLevel(config.system_log_level),
             tracing=lambda_.Tracing.ACTIVE,
             snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snap_start else None,
             reserved_concurrent_executions=reserved_concurrency,

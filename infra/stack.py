@@ -28,7 +28,7 @@ class ForwardOrdersStack(Stack):
         )
         self.config = config
         packaging = LambdaPackaging(self, "Packaging")
-        self.storage = Storage(self, "Storage")
+        self.storage = Storage(self, "Storage", config=config)
         self.api = Api(
             self,
             "Api",

@@ -5,7 +5,7 @@ active key gets an Allow policy and its kind in the context; anything else raise
 which API Gateway answers with 401.
 
 - A client key is allowed the whole API (so a cached result serves every route), with its client
-  id in the context.
+  id and its key id (the hash prefix ``keys list`` shows, never the key) in the context.
 - An operations key is allowed only the routes that list operations keys (``common.api_routes``:
   ``GET /tracking/{tracking_number}``), with no client in the context. API Gateway itself refuses
   it anywhere else (ACCESS_DENIED, which the stack answers like a missing key: 401, empty body;
@@ -105,17 +105,18 @@ def operations_resources(method_arn: str) -> list[str]:
     ]
 
 
-def allow(client_id: str, method_arn: str) -> dict[str, Any]:
+def allow(client_id: str, method_arn: str, key_id: str) -> dict[str, Any]:
     """A client key: the whole API, for its client."""
-    return _policy(client_id, [api_wide_resource(method_arn)], {"kind": CLIENT_KEY, "client_id": client_id})
+    context = {"kind": CLIENT_KEY, "client_id": client_id, "key_id": key_id}
+    return _policy(client_id, [api_wide_resource(method_arn)], context)
 
 
-def allow_operations(name: str, method_arn: str) -> dict[str, Any]:
+def allow_operations(name: str, method_arn: str, key_id: str) -> dict[str, Any]:
     """An operations key: only the routes open to operations keys, and no client."""
     return _policy(
         f"{OPERATIONS_KEY}:{name}",
         operations_resources(method_arn),
-        {"kind": OPERATIONS_KEY, "key_name": name},
+        {"kind": OPERATIONS_KEY, "key_name": name, "key_id": key_id},
     )
 
 
@@ -147,9 +148,9 @@ def _policy(principal_id: str, resources: list[str], context: dict[str, str]) ->
 
 def policy_for(record: ApiKeyRecord, method_arn: str) -> dict[str, Any]:
     if record.kind == OPERATIONS_KEY:
-        return metered(allow_operations(record.name or OPERATIONS_KEY, method_arn), record)
+        return metered(allow_operations(record.name or OPERATIONS_KEY, method_arn, record.key_id), record)
     # find_active only returns usable records: a client key always has its client.
-    return metered(allow(record.client_id or "", method_arn), record)
+    return metered(allow(record.client_id or "", method_arn, record.key_id), record)
 
 
 # REQUEST authorizer events carry the API request's id, so denials can be found by request id.
@@ -162,7 +163,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.info("request denied", extra={"credential_present": key is not None})
         raise Unauthorized()
     owner = {"client_id": record.client_id} if record.kind == CLIENT_KEY else {"key_name": record.name}
-    logger.info(
+    # Debug only: the stage's access log line names the principal, the key id (the context's
+    # key_id) and the tier of every request, so an allowed request needs no line of its own.
+    logger.debug(
         "request allowed", extra={"kind": record.kind, **owner, "key_id": record.key_id, "plan": record.plan}
     )
     if record.metering_key is None:

@@ -24,7 +24,8 @@ class GlobalIndex:
     name: str
     partition_key: KeyAttribute
     sort_key: KeyAttribute | None = None
-    # None projects all attributes; otherwise the non-key attributes projected (INCLUDE).
+    # None projects all attributes (ALL); () only the keys (KEYS_ONLY: the table's and the
+    # index's); otherwise these non-key attributes too (INCLUDE).
     projected_attributes: tuple[str, ...] | None = None
 
 
@@ -62,7 +63,7 @@ class TableSchema:
                 {
                     "IndexName": index.name,
                     "KeySchema": _key_schema(index.partition_key, index.sort_key),
-                    "Projection": _projection(index.projected_attributes),
+                    "Projection": projection(index.projected_attributes),
                 }
                 for index in self.global_indexes
             ]
@@ -76,9 +77,12 @@ def _key_schema(partition_key: KeyAttribute, sort_key: KeyAttribute | None) -> l
     return schema
 
 
-def _projection(attributes: tuple[str, ...] | None) -> dict[str, Any]:
+def projection(attributes: tuple[str, ...] | None) -> dict[str, Any]:
+    """An index's projection as DynamoDB (and the CDK) name it."""
     if attributes is None:
         return {"ProjectionType": "ALL"}
+    if not attributes:
+        return {"ProjectionType": "KEYS_ONLY"}
     return {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(attributes)}
 
 
@@ -93,18 +97,22 @@ ORDERS_SORT_KEY = KeyAttribute("sk")
 # written next to the field the client sent; its sort key is the item's client id, so a client's
 # lookup is one key condition and an operations lookup reads every client's matches. Only item
 # records with that number carry both attributes, so order records and items without the number are
-# not in the index. Projection ALL: the lookup answers with the item's stored fields, which are
-# nearly all of the record, straight from the index (see docs/tracking.md for the alternatives).
+# not in the index. Projection KEYS_ONLY: an index entry is written only when the item enters or
+# leaves the index or its number changes, where with ALL every write of an indexed item rewrote it
+# (``last_received_at`` changes on every write); the lookup then reads the few matched items from
+# the table (docs/tracking.md, "Projection"; the write units are measured in bench/cost.py).
 TRACKING_CLIENT_KEY = KeyAttribute("client_id")
 TRACKING_NUMBER_INDEX = GlobalIndex(
     name="by_tracking_number",
     partition_key=KeyAttribute("tracking_number_key"),
     sort_key=TRACKING_CLIENT_KEY,
+    projected_attributes=(),
 )
 REVERSE_TRACKING_NUMBER_INDEX = GlobalIndex(
     name="by_reverse_tracking_number",
     partition_key=KeyAttribute("reverse_tracking_number_key"),
     sort_key=TRACKING_CLIENT_KEY,
+    projected_attributes=(),
 )
 # Item field -> the index that finds items by it.
 TRACKING_INDEXES: dict[str, GlobalIndex] = {

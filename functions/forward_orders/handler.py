@@ -145,7 +145,8 @@ def upsert_forward_orders() -> Response:
     metrics.add_metric(name="OrdersUpserted", unit=MetricUnit.Count, value=outcome.orders)
     metrics.add_metric(name="ItemsUpserted", unit=MetricUnit.Count, value=outcome.items)
     metrics.add_metric(name="StaleRecords", unit=MetricUnit.Count, value=len(outcome.stale))
-    logger.info(
+    # Debug only: the metrics above count them, the access log has the request.
+    logger.debug(
         "orders upserted",
         extra={
             "orders": outcome.orders,

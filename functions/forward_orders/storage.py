@@ -19,7 +19,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -96,12 +96,14 @@ class OrderPage:
 
 @dataclass(frozen=True)
 class TrackedItem:
-    """An item record found through a tracking index: whose it is, which field matched, its fields."""
+    """An item record found through a tracking index: whose it is, which field matched, and (once
+    read from the table) its fields."""
 
     client_id: str
     order_identifier: str
+    item_identifier: str
     field: str
-    record: dict[str, Any]
+    record: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -260,10 +262,10 @@ class OrdersTable:
     def find_by_tracking_key(
         self, key: str, *, client_id: str | None, limit: int, deadline: float
     ) -> list[TrackedItem]:
-        """Items whose indexed tracking number or reverse tracking number is ``key``: one Query on
-        each index, in parallel, up to ``limit`` items from each. ``client_id`` None reads every
-        client's items (an operations key); otherwise only that client's. Eventually consistent:
-        an index cannot be read strongly."""
+        """The items whose indexed tracking number or reverse tracking number is ``key``, by their
+        keys (the indexes project nothing else): one Query on each index, in parallel, up to
+        ``limit`` items from each. ``client_id`` None reads every client's items (an operations
+        key); otherwise only that client's. Eventually consistent: an index cannot be read strongly."""
         futures = [
             self._pool.submit(self._query_tracking_index, field, key, client_id, limit, deadline)
             for field in TRACKING_INDEXES
@@ -297,45 +299,60 @@ class OrdersTable:
             page = self._call(partial(self._client.query, **request), deadline)
             for raw in page.get("Items", []):
                 owner, separator, order_identifier = raw[PK]["S"].partition(PARTITION_SEPARATOR)
+                item_key = raw[SK]["S"]
                 # The key condition already scopes a client's lookup; this keeps it so whatever
                 # the index holds.
-                if not separator or (client_id is not None and owner != client_id):
+                if (
+                    not separator
+                    or not item_key.startswith(ITEM_SORT_KEY_PREFIX)
+                    or (client_id is not None and owner != client_id)
+                ):
                     continue
-                found.append(TrackedItem(owner, order_identifier, field, _record(raw)))
+                item_identifier = item_key[len(ITEM_SORT_KEY_PREFIX) :]
+                found.append(TrackedItem(owner, order_identifier, item_identifier, field))
             start_key = page.get("LastEvaluatedKey")
             if not start_key:
                 break
         return found
 
-    def order_concepts(self, orders: set[tuple[str, str]], deadline: float) -> dict[tuple[str, str], str]:
-        """The ``concept`` of each (client id, order identifier) that has one: BatchGetItem of the
-        order records, only their key and concept, 100 keys a call, unprocessed keys retried."""
-        concepts: dict[tuple[str, str], str] = {}
-        keys = [
-            {PK: {"S": partition_key(client, order)}, SK: {"S": ORDER_SORT_KEY}}
-            for client, order in sorted(orders)
-        ]
-        for start in range(0, len(keys), _BATCH_GET_LIMIT):
+    def read_tracked(
+        self, items: list[TrackedItem], deadline: float
+    ) -> tuple[list[TrackedItem], dict[tuple[str, str], str]]:
+        """The records of ``items`` (found through an index) and the ``concept`` of each of their
+        orders that has one, in BatchGetItems of the item and order records together (100 keys a
+        call, unprocessed keys retried), strongly consistent: the item as it is now, whatever the
+        index still says. An item whose record is gone is left out."""
+        orders = sorted({(item.client_id, item.order_identifier) for item in items})
+        keys = [_key(client, order, None) for client, order in orders]
+        keys += [_key(item.client_id, item.order_identifier, item.item_identifier) for item in items]
+        records: dict[tuple[str, str], dict[str, Any]] = {}
+        unique = list({(key[PK]["S"], key[SK]["S"]): key for key in keys}.values())
+        for start in range(0, len(unique), _BATCH_GET_LIMIT):
             request: dict[str, Any] = {
-                self._table_name: {
-                    "Keys": keys[start : start + _BATCH_GET_LIMIT],
-                    "ProjectionExpression": "#pk, #concept",
-                    "ExpressionAttributeNames": {"#pk": PK, "#concept": "concept"},
-                }
+                self._table_name: {"Keys": unique[start : start + _BATCH_GET_LIMIT], "ConsistentRead": True}
             }
             attempt = 0
             while request:
                 attempt += 1
                 response = self._call(partial(self._client.batch_get_item, RequestItems=request), deadline)
                 for raw in response.get("Responses", {}).get(self._table_name, []):
-                    client, _, order = raw[PK]["S"].partition(PARTITION_SEPARATOR)
-                    concept = raw.get("concept", {}).get("S")
-                    if concept is not None:
-                        concepts[(client, order)] = concept
+                    records[(raw[PK]["S"], raw[SK]["S"])] = _record(raw)
                 request = dict(response.get("UnprocessedKeys") or {})
                 if request:
-                    self._back_off(attempt, deadline, "order records still unprocessed")
-        return concepts
+                    self._back_off(attempt, deadline, "records still unprocessed")
+        concepts: dict[tuple[str, str], str] = {}
+        for client, order in orders:
+            concept = records.get((partition_key(client, order), ORDER_SORT_KEY), {}).get("concept")
+            if isinstance(concept, str):
+                concepts[(client, order)] = concept
+        read = []
+        for item in items:
+            record = records.get(
+                (partition_key(item.client_id, item.order_identifier), sort_key(item.item_identifier))
+            )
+            if record is not None:
+                read.append(replace(item, record=record))
+        return read, concepts
 
     # -- retries --------------------------------------------------------------------------------
 
@@ -364,6 +381,10 @@ class OrdersTable:
                     self._back_off(attempt, deadline, "storage call failed")
                 except StorageUnavailable as unavailable:
                     raise unavailable from error
+
+
+def _key(client_id: str, order_identifier: str, item_identifier: str | None) -> dict[str, Any]:
+    return {PK: {"S": partition_key(client_id, order_identifier)}, SK: {"S": sort_key(item_identifier)}}
 
 
 def update_request(table_name: str, write: RecordWrite, received_at: str) -> dict[str, Any]:

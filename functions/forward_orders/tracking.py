@@ -29,7 +29,6 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -78,21 +77,14 @@ def index_attributes(client_id: str, fields: Mapping[str, StoredValue]) -> dict[
     return attributes
 
 
-@dataclass(frozen=True)
-class Match:
-    client_id: str
-    order_identifier: str
-    matched: str  # the item field whose number matched
-    item: dict[str, Any]
-
-    @property
-    def sort_key(self) -> tuple[str, str, str, int]:
-        return (
-            self.client_id,
-            self.order_identifier,
-            str(self.item.get("identifier", "")),
-            list(TRACKING_INDEXES).index(self.matched),
-        )
+def _order(found: TrackedItem) -> tuple[str, str, str, int]:
+    """Matches in client, order, item and field order."""
+    return (
+        found.client_id,
+        found.order_identifier,
+        found.item_identifier,
+        list(TRACKING_INDEXES).index(found.field),
+    )
 
 
 def lookup(
@@ -113,17 +105,20 @@ def lookup(
     if not normalised:
         raise TrackingNumberNotFound()
     deadline = time.monotonic() + deadline_seconds
-    found = table.find_by_tracking_key(
-        index_key(scanned), client_id=client_id, limit=MAX_MATCHES + 1, deadline=deadline
+    key = index_key(scanned)
+    found = sorted(
+        table.find_by_tracking_key(key, client_id=client_id, limit=MAX_MATCHES + 1, deadline=deadline),
+        key=_order,
     )
-    matches = sorted((_match(item) for item in found), key=lambda match: match.sort_key)
+    if not found:
+        raise TrackingNumberNotFound()
+    truncated = len(found) > MAX_MATCHES
+    # The indexes hold keys only: the items and their orders' concepts are read from the table,
+    # and an item whose number changed since the index last caught up no longer matches.
+    read, concepts = table.read_tracked(found[:MAX_MATCHES], deadline=deadline)
+    matches = [item for item in read if _still_matches(item, key)]
     if not matches:
         raise TrackingNumberNotFound()
-    truncated = len(matches) > MAX_MATCHES
-    matches = matches[:MAX_MATCHES]
-    concepts = table.order_concepts(
-        {(match.client_id, match.order_identifier) for match in matches}, deadline=deadline
-    )
     shown = [_shown(match, concepts, labelled=client_id is None, now=now) for match in matches]
     answer: TrackingLookup = {"tracking_number": normalised, "matches": [], "truncated": truncated}
     # At least one: the bounds guarantee one match of the largest item fits (settings.Limits).
@@ -133,19 +128,20 @@ def lookup(
     return answer
 
 
-def _match(found: TrackedItem) -> Match:
-    return Match(found.client_id, found.order_identifier, found.field, found.record)
+def _still_matches(item: TrackedItem, key: str) -> bool:
+    number = (item.record or {}).get(item.field)
+    return isinstance(number, str) and bool(number) and index_key(number) == key
 
 
 def _shown(
-    match: Match, concepts: Mapping[tuple[str, str], str], *, labelled: bool, now: datetime
+    match: TrackedItem, concepts: Mapping[tuple[str, str], str], *, labelled: bool, now: datetime
 ) -> TrackingMatch:
     shown: dict[str, Any] = {"client_id": match.client_id} if labelled else {}
     shown["order_identifier"] = match.order_identifier
     concept = concepts.get((match.client_id, match.order_identifier))
     if concept is not None:
         shown["concept"] = concept
-    shown["matched"] = match.matched
-    shown["item"] = item = project(match.item, StoredItem)
+    shown["matched"] = match.field
+    shown["item"] = item = project(match.record or {}, StoredItem)
     shown["return_eligibility"] = return_eligibility(item.get("return_policy_end_date"), now).as_dict()
     return cast(TrackingMatch, shown)

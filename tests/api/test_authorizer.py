@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import fnmatch
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 
-from common.api_keys import MAX_KEY_LENGTH, ApiKeyStore, MeteringKey, hash_api_key
+from common.api_keys import KEY_ID_LENGTH, MAX_KEY_LENGTH, ApiKeyStore, MeteringKey, hash_api_key
 from forward_orders_cli import lambda_events
 from forward_orders_cli.lambda_events import proxy_event
 from tests.api_calls import API_KEYS_TABLE_NAME, REGION, STAGE, lambda_context
@@ -68,9 +69,14 @@ def authorizer_event(headers: dict[str, str] | None, method_arn: str = METHOD_AR
 
 
 def authorize(headers: dict[str, str] | None, method_arn: str = METHOD_ARN) -> dict[str, Any]:
+    """The authorizer's answer; its context's ``key_id`` (checked here to be the presented key's
+    id, which the access log records) is left out so the tests compare the rest."""
     result: dict[str, Any] = _authorizer().lambda_handler(
         authorizer_event(headers, method_arn), lambda_context()
     )
+    key = presented_key(headers)
+    assert key is not None
+    assert result["context"].pop("key_id") == hash_api_key(key)[:KEY_ID_LENGTH]
     return result
 
 
@@ -342,7 +348,17 @@ def test_the_handler_refuses_a_valid_key_repeated_with_another_value(acme_key: s
 # -- logs ----------------------------------------------------------------------------------------------
 
 
-def test_no_presented_key_is_ever_logged(store: ApiKeyStore, logged: Any) -> None:
+@pytest.fixture
+def debug_logs() -> Iterator[None]:
+    """The authorizer's debug lines too (an allowed request logs only at debug level)."""
+    logger = _authorizer().logger
+    level = logger.log_level
+    logger.setLevel("DEBUG")
+    yield
+    logger.setLevel(level)
+
+
+def test_no_presented_key_is_ever_logged(store: ApiKeyStore, logged: Any, debug_logs: None) -> None:
     key, record = store.create("acme")
     authorize({"x-api-key": key})
     unknown = "fo_" + "Z" * 43
@@ -466,7 +482,15 @@ def test_a_revoked_operations_key_is_refused(store: ApiKeyStore) -> None:
     assert_denied({"x-api-key": key})
 
 
-def test_the_allow_line_says_which_kind_of_key_it_was(store: ApiKeyStore, logged: Any) -> None:
+def test_an_allowed_request_writes_no_line_at_info_level(store: ApiKeyStore, logged: Any) -> None:
+    key, _ = store.create("acme")
+    authorize({"x-api-key": key})
+    assert "request allowed" not in logged()  # the access log's line has its principal and key id
+
+
+def test_the_allow_line_says_which_kind_of_key_it_was(
+    store: ApiKeyStore, logged: Any, debug_logs: None
+) -> None:
     key, record = store.create_operations("dock-7")
     authorize({"x-api-key": key}, f"{ACCOUNT_ARN}/v1/GET/tracking/x")
     lines = [json.loads(line) for line in logged().splitlines() if line.startswith("{")]
@@ -535,7 +559,7 @@ def test_a_key_without_a_metering_key_is_allowed_without_one_and_says_why(
     assert "keys set-plan" in logged()
 
 
-def test_the_metering_key_is_never_logged(store: ApiKeyStore, logged: Any) -> None:
+def test_the_metering_key_is_never_logged(store: ApiKeyStore, logged: Any, debug_logs: None) -> None:
     key, record = store.create("acme", plan="bulk")
     authorize({"x-api-key": key})
     text = logged()

@@ -165,7 +165,7 @@ def test_at_most_max_matches_are_answered_and_truncated_says_there_are_more(
     assert track("only-3").json()["truncated"] is False
 
 
-def test_the_lookup_reads_only_the_indexes_and_the_order_records_never_a_scan(
+def test_the_lookup_reads_the_indexes_then_the_items_and_their_orders_never_a_scan(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from forward_orders import handler
@@ -195,9 +195,15 @@ def test_the_lookup_reads_only_the_indexes_and_the_order_records_never_a_scan(
     [(_, batch_get)] = [(operation, kwargs) for operation, kwargs in calls if operation == "batch_get_item"]
     [(table, request)] = batch_get["RequestItems"].items()
     assert table == ORDERS_TABLE_NAME
-    assert sorted(key["pk"]["S"] for key in request["Keys"]) == ["acme#o1", "acme#o2"]
-    assert {key["sk"]["S"] for key in request["Keys"]} == {"ORDER"}
-    assert request["ProjectionExpression"] == "#pk, #concept"  # the concept, not the whole order
+    # The indexes hold keys only (KEYS_ONLY): one BatchGetItem reads the matched items and their
+    # order records (the concept), as they are now.
+    assert sorted((key["pk"]["S"], key["sk"]["S"]) for key in request["Keys"]) == [
+        ("acme#o1", "I#i"),
+        ("acme#o1", "ORDER"),
+        ("acme#o2", "I#i"),
+        ("acme#o2", "ORDER"),
+    ]
+    assert request["ConsistentRead"] is True
     assert {operation for operation, _ in calls} == {"query", "batch_get_item"}
 
 
@@ -221,6 +227,56 @@ def test_a_client_keys_query_names_its_client_in_the_key_condition(monkeypatch: 
         assert query["KeyConditionExpression"] == "#k = :k AND #c = :c"
         assert query["ExpressionAttributeValues"][":c"] == {"S": "acme"}
         assert "ConsistentRead" not in query  # an index can only be read eventually consistent
+
+
+def test_more_matches_than_one_batch_get_holds_are_read_in_several_calls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from forward_orders import handler
+
+    post(
+        batch(*(order(f"bulk-{o}", [item(str(n), tracking_number="BULK") for n in range(60)]) for o in "ab"))
+    )
+    post(batch(order("bulk-a", [], concept="A"), order("bulk-b", [], concept="B")))
+    client = handler.orders_table()._client
+    original = client.batch_get_item
+    keys: list[int] = []
+
+    def recording(**kwargs: Any) -> Any:
+        keys.extend(len(request["Keys"]) for request in kwargs["RequestItems"].values())
+        return original(**kwargs)
+
+    monkeypatch.setattr(client, "batch_get_item", recording)
+    body = track("bulk").json()
+    # 100 matches (of 120) and their two orders: 102 keys, at most 100 a call.
+    assert (len(body["matches"]), body["truncated"], sorted(keys)) == (100, True, [2, 100])
+    assert {match["concept"] for match in body["matches"]} == {"A", "B"}
+
+
+def test_an_index_entry_that_lags_behind_a_changed_number_is_not_a_match(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A global index is updated after the table: for a moment it can still list an item under
+    the number it had. The item is read from the table, so the answer follows the item."""
+    from forward_orders import handler
+
+    post(batch(order("o", [item("i", tracking_number="OLD")], concept="C")))
+    post(batch(order("o", [item("i", tracking_number="NEW")])))
+    client = handler.orders_table()._client
+    original = client.query
+
+    stale_entry = {"pk": {"S": "acme#o"}, "sk": {"S": "I#i"}, "tracking_number_key": {"S": "old"}}
+
+    def lagging(**kwargs: Any) -> Any:
+        answer: dict[str, Any] = dict(original(**kwargs))
+        key = kwargs["ExpressionAttributeValues"][":k"]
+        if kwargs["IndexName"] == TRACKING_NUMBER_INDEX.name and key == {"S": "old"}:
+            answer.update(Items=[stale_entry], Count=1)  # the entry the index has not dropped yet
+        return answer
+
+    monkeypatch.setattr(client, "query", lagging)
+    assert_not_found(track("OLD"))
+    assert summary(track("NEW")) == [(None, "o", "i", "tracking_number")]
 
 
 def test_unprocessed_order_records_are_retried(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -288,7 +344,7 @@ def test_the_indexes_are_defined_once_in_the_table_schema_keyed_on_the_copies_an
                 {"AttributeName": "tracking_number_key", "KeyType": "HASH"},
                 {"AttributeName": "client_id", "KeyType": "RANGE"},
             ],
-            "Projection": {"ProjectionType": "ALL"},
+            "Projection": {"ProjectionType": "KEYS_ONLY"},
         },
         "by_reverse_tracking_number": {
             "IndexName": "by_reverse_tracking_number",
@@ -296,7 +352,7 @@ def test_the_indexes_are_defined_once_in_the_table_schema_keyed_on_the_copies_an
                 {"AttributeName": "reverse_tracking_number_key", "KeyType": "HASH"},
                 {"AttributeName": "client_id", "KeyType": "RANGE"},
             ],
-            "Projection": {"ProjectionType": "ALL"},
+            "Projection": {"ProjectionType": "KEYS_ONLY"},
         },
     }
     assert {"tracking_number_key", "reverse_tracking_number_key", "client_id"} <= {

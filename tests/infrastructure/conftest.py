@@ -18,7 +18,8 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
 
 @pytest.fixture(scope="session")
 def synthesized_custom(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
-    """The stack with every optional setting turned the other way (cache, e-mails, concurrency)."""
+    """The stack with every optional setting turned the other way (cache, e-mails, concurrency,
+    logs, sampling, batching, billing)."""
     return synthesize(
         tmp_path_factory.mktemp("cdk.out.custom"),
         stackName="ForwardOrdersCustom",
@@ -30,6 +31,12 @@ def synthesized_custom(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
         apiReservedConcurrency="50",
         createApiGatewayCloudWatchRole="false",
         logRetentionDays="90",
+        systemLogLevel="INFO",
+        tracingReservoirPerSecond="1",
+        tracingSamplingRate="0.25",
+        orderEventsBatchingWindowSeconds="5",
+        ordersTableBilling="provisioned",
+        ordersTableTargetUtilizationPercent="60",
         # As `-c usagePlans='...'` passes it: a string. One tier earns a request every 5 s.
         usagePlans=json.dumps(
             {

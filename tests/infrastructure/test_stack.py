@@ -16,6 +16,7 @@ from infra.api import (
     access_log_format,
 )
 from infra.config import API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS, STORAGE_CALL_WORST_CASE_SECONDS
+from infra.events import HANDLER as EVENTS_HANDLER
 from infra.monitoring import BUSINESS_METRICS
 
 from common.api_responses import GATEWAY_RESPONSES
@@ -90,8 +91,9 @@ def test_snapstart_on_a_published_version_behind_the_live_alias(synthesized: Syn
     versions = synthesized.of_type("AWS::Lambda::Version")
     aliases = synthesized.of_type("AWS::Lambda::Alias")
     for function_id, function in synthesized.of_type("AWS::Lambda::Function").items():
-        # A standard-library start of three files is not worth a snapshot (test_console_stack.py).
-        snap_start = function["Properties"]["Handler"] != CONSOLE_HANDLER
+        # A standard-library start of three files is not worth a snapshot (test_console_stack.py),
+        # nor is a stream consumer's rare cold start (test_events_stack.py).
+        snap_start = function["Properties"]["Handler"] not in (CONSOLE_HANDLER, EVENTS_HANDLER)
         assert function["Properties"].get("SnapStart") == (
             {"ApplyOn": "PublishedVersions"} if snap_start else None
         )

@@ -38,7 +38,7 @@ def test_the_orders_table_has_the_two_tracking_indexes_of_the_schema(synthesized
     for index in ORDERS_TABLE.create_table_request("unused")["GlobalSecondaryIndexes"]:
         deployed = indexes[index["IndexName"]]
         assert deployed["KeySchema"] == index["KeySchema"]
-        assert deployed["Projection"] == {"ProjectionType": "ALL"} == index["Projection"]
+        assert deployed["Projection"] == {"ProjectionType": "KEYS_ONLY"} == index["Projection"]
         # On demand, like the table: no capacity to plan.
         assert "WriteProvisionedThroughputSettings" not in deployed
 

@@ -76,7 +76,9 @@ def test_create_prints_only_the_key_on_stdout_and_what_it_did_on_stderr(cli: Any
     assert "metered by no API Gateway" in run.err
     assert "only time the key is shown" in run.err
     assert key not in run.err
-    assert authorize(key)["context"] == {"kind": "client", "client_id": "acme", "plan": "standard"}
+    # The key id (keys list's) is in the context for the access log line.
+    context = {"kind": "client", "client_id": "acme", "plan": "standard", "key_id": key_id}
+    assert authorize(key)["context"] == context
 
 
 def test_the_key_is_shown_once_and_stored_only_as_a_hash(cli: Any, table: list[str], dynamodb: Any) -> None:
@@ -358,7 +360,12 @@ def test_create_operations_issues_a_key_that_may_only_look_up_tracking_numbers(
     )
     assert key not in run.err
     result = tracking_authorize(key)
-    assert result["context"] == {"kind": "operations", "key_name": "operations", "plan": "operations"}
+    assert result["context"] == {
+        "kind": "operations",
+        "key_name": "operations",
+        "plan": "operations",
+        "key_id": key_id,
+    }
     assert result["policyDocument"]["Statement"][0]["Resource"].endswith("/v1/GET/tracking/*")
 
 
