@@ -28,6 +28,7 @@ from tests.factories import (
     client_error,
     scan,
 )
+from tests.unit.clocks import FakeClock as Clock
 
 RETRYABLE_CODES = [
     "ProvisionedThroughputExceededException",
@@ -48,24 +49,9 @@ NOT_RETRYABLE_CODES = [
 ]
 
 
-class Clock:
-    """A fake ``time`` module for storage.py: monotonic() is under the test's control and the
-    injected sleep advances it."""
-
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """A fake ``time`` module for storage.py."""
     fake = Clock()
     monkeypatch.setattr(storage, "time", fake)
     return fake
