@@ -7,13 +7,7 @@ from typing import Any
 import pytest
 
 from tests.api_calls import ApiResponse, call_api, get_event, get_order, post_event, post_orders
-from tests.factories import (
-    batch,
-    full_item,
-    item,
-    order,
-    scan,
-)
+from tests.factories import batch, full_item, item, order, scan
 
 pytestmark = pytest.mark.usefixtures("dynamodb")
 

@@ -20,19 +20,8 @@ from tests.api.tracking_calls import (
     summary,
     track,
 )
-from tests.api_calls import (
-    ORDERS_TABLE_NAME,
-    api_event,
-    call_api,
-    get_order,
-)
-from tests.factories import (
-    batch,
-    full_item,
-    item,
-    order,
-    scan,
-)
+from tests.api_calls import ORDERS_TABLE_NAME, api_event, call_api, get_order
+from tests.factories import batch, full_item, item, order, scan
 
 pytestmark = pytest.mark.usefixtures("dynamodb")
 

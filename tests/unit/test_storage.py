@@ -30,14 +30,15 @@ from tests.factories import (
 )
 from tests.unit.clocks import FakeClock as Clock
 
-RETRYABLE_CODES = [
-    "ProvisionedThroughputExceededException",
+# DynamoDB's answers worth another attempt, by cause: it throttled the call, or failed itself.
+THROTTLING_CODES = [
     "ThrottlingException",
+    "ProvisionedThroughputExceededException",
     "RequestLimitExceeded",
-    "InternalServerError",
-    "ServiceUnavailable",
     "LimitExceededException",
 ]
+SERVER_ERROR_CODES = ["InternalServerError", "ServiceUnavailable"]
+RETRYABLE_CODES = THROTTLING_CODES + SERVER_ERROR_CODES
 NOT_RETRYABLE_CODES = [
     "ValidationException",
     "ConditionalCheckFailedException",
