@@ -43,6 +43,11 @@ def stop_process_group(process: subprocess.Popen[Any]) -> None:
     process.wait(timeout=10)
 
 
+def spawn(argv: list[str], env: dict[str, str], **popen: Any) -> subprocess.Popen[Any]:
+    """``argv`` in a process group of its own, so that stop_process_group ends all it started."""
+    return subprocess.Popen(argv, env=env, start_new_session=True, **popen)
+
+
 def local_dynamodb(endpoint: str, region: str = REGION, **config: Any) -> Any:
     """A client of a DynamoDB on loopback (moto's server, ``serve``'s embedded one), which takes
     any credentials: throwaway ones, so the client can never sign for a real account."""
@@ -214,9 +219,7 @@ def start_serve(
     for client_id, rate in (client_rates or {}).items():
         argv += ["--client-rate", f"{client_id}={rate}"]
     with log.open("wb") as output:
-        process = subprocess.Popen(
-            argv, cwd=directory, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        process = spawn(argv, env, cwd=directory, stdout=output, stderr=subprocess.STDOUT)
     server = ServeProcess(process, f"http://127.0.0.1:{port}", log, state_file, env, dict(clients))
     try:
         _wait_until_ready(server)

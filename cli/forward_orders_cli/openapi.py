@@ -170,34 +170,40 @@ def _identifier() -> JsonSchemaValue:
     )
 
 
-def _optional_date() -> JsonSchemaValue:
+def _optional_formatted(pattern: str, fmt: str, description: str) -> JsonSchemaValue:
+    """A string of ``pattern`` (``fmt``), or blank or null: the ways of not sending it."""
     return {
         "oneOf": [
-            {"type": "string", "pattern": DATE_PATTERN, "format": DATE_FORMAT},
+            {"type": "string", "pattern": pattern, "format": fmt},
             {"type": "string", "pattern": BLANK_PATTERN},
             {"type": "null"},
         ],
-        "description": "Optional ISO 8601 date YYYY-MM-DD (a day that exists), or date-time "
-        "YYYY-MM-DDTHH:MM:SS with an optional fraction and an optional Z or ±HH:MM; anything else is "
-        "invalid_format. Stored exactly as sent, after trimming. Null, or empty once trimmed, means "
-        "not sent.",
+        "description": description,
     }
 
 
+def _optional_date() -> JsonSchemaValue:
+    return _optional_formatted(
+        DATE_PATTERN,
+        DATE_FORMAT,
+        "Optional ISO 8601 date YYYY-MM-DD (a day that exists), or date-time "
+        "YYYY-MM-DDTHH:MM:SS with an optional fraction and an optional Z or ±HH:MM; anything else is "
+        "invalid_format. Stored exactly as sent, after trimming. Null, or empty once trimmed, means "
+        "not sent.",
+    )
+
+
 def _optional_instant() -> JsonSchemaValue:
-    return {
-        "oneOf": [
-            {"type": "string", "pattern": INSTANT_PATTERN, "format": INSTANT_FORMAT},
-            {"type": "string", "pattern": BLANK_PATTERN},
-            {"type": "null"},
-        ],
-        "description": "Optional ISO 8601 date-time YYYY-MM-DDTHH:MM:SS with an optional fraction "
+    return _optional_formatted(
+        INSTANT_PATTERN,
+        INSTANT_FORMAT,
+        "Optional ISO 8601 date-time YYYY-MM-DDTHH:MM:SS with an optional fraction "
         "and a Z or ±HH:MM (required: it names one instant), of a day that exists; anything else is "
         "invalid_format. When the sender's system last changed the record: a write older than the "
         "stored one is skipped (stale), an equal one applied; instants are compared to the "
         "microsecond, not strings. Stored exactly as sent, after trimming. Null, or empty once "
         "trimmed, means not sent (applied as in v1, never lowering the stored one).",
-    }
+    )
 
 
 def _quantity() -> JsonSchemaValue:

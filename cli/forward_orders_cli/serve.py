@@ -19,6 +19,7 @@ import shlex
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -105,24 +106,22 @@ def register(subparsers: Any) -> None:
         default=DEFAULT_PORT,
         help="port to listen on; 0 picks a free one (default %(default)s)",
     )
-    parser.add_argument(
+    _per_client_option(
+        parser,
         "--client",
-        dest="clients",
-        action="append",
-        default=[],
-        type=client_and_key,
+        "clients",
+        client_and_key,
         metavar="NAME=KEY",
-        help="register a client with a known key (repeatable); without any, a key is issued for "
+        help_text="register a client with a known key (repeatable); without any, a key is issued for "
         f"a client named {DEFAULT_CLIENT!r}",
     )
-    parser.add_argument(
+    _per_client_option(
+        parser,
         "--client-rate",
-        dest="client_rates",
-        action="append",
-        default=[],
-        type=client_rate,
+        "client_rates",
+        client_rate,
         metavar="NAME=RATE/BURST",
-        help="rate limit this client's keys to RATE requests/s with a burst of BURST, instead of "
+        help_text="rate limit this client's keys to RATE requests/s with a burst of BURST, instead of "
         "their tier's (repeatable)",
     )
     parser.add_argument(
@@ -141,6 +140,15 @@ def register(subparsers: Any) -> None:
         "-v", "--verbose", action="store_true", help="also show the functions' own (JSON) log lines"
     )
     parser.set_defaults(run=run)
+
+
+def _per_client_option(
+    parser: Any, flag: str, dest: str, parse: Callable[[str], Any], *, metavar: str, help_text: str
+) -> None:
+    """A NAME=... option, repeatable: one value per client, collected in a list."""
+    parser.add_argument(
+        flag, dest=dest, action="append", default=[], type=parse, metavar=metavar, help=help_text
+    )
 
 
 def port_number(value: str) -> int:

@@ -217,26 +217,29 @@ FIND_BY_TRACKING_NUMBER = ApiRoute(
     kinds=(CLIENT_KEY, OPERATIONS_KEY),
 )
 
-CONSOLE_PAGE = ApiRoute(
-    "GET",
-    CONSOLE_PAGE_RESOURCE,
-    operation_id="getConsole",
-    summary="The returns desk console (an HTML page)",
-    success=None,
-    errors=(HTTPStatus.NOT_FOUND,),
-    kinds=(),
-    function=CONSOLE_FUNCTION,
-)
-CONSOLE_ASSET = ApiRoute(
-    "GET",
+
+def _console_route(resource: str, operation_id: str, summary: str, **parameters: str) -> ApiRoute:
+    """A file of the console: public (the console function holds no data), not found when there is
+    no such file."""
+    return ApiRoute(
+        "GET",
+        resource,
+        operation_id=operation_id,
+        summary=summary,
+        success=None,
+        errors=(HTTPStatus.NOT_FOUND,),
+        parameter_descriptions=parameters,
+        kinds=(),
+        function=CONSOLE_FUNCTION,
+    )
+
+
+CONSOLE_PAGE = _console_route(CONSOLE_PAGE_RESOURCE, "getConsole", "The returns desk console (an HTML page)")
+CONSOLE_ASSET = _console_route(
     CONSOLE_ASSET_RESOURCE,
-    operation_id="getConsoleAsset",
-    summary="The console's script and style sheet",
-    success=None,
-    errors=(HTTPStatus.NOT_FOUND,),
-    parameter_descriptions={"asset": "console.js or console.css; any other name is not found."},
-    kinds=(),
-    function=CONSOLE_FUNCTION,
+    "getConsoleAsset",
+    "The console's script and style sheet",
+    asset="console.js or console.css; any other name is not found.",
 )
 
 ROUTES: tuple[ApiRoute, ...] = (

@@ -22,16 +22,7 @@ from tests.api_calls import (
     post_orders,
     request_id_of,
 )
-from tests.factories import (
-    FlakyCalls,
-    api_orders_table,
-    batch,
-    break_storage,
-    item,
-    order,
-    problems,
-    scan,
-)
+from tests.factories import FlakyCalls, api_orders_table, batch, break_storage, item, order, problems, scan
 
 pytestmark = pytest.mark.usefixtures("dynamodb")
 

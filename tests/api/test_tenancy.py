@@ -6,14 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.api_calls import ApiResponse, api_event, call_api, get_order, post_orders
-from tests.factories import (
-    batch,
-    full_item,
-    item,
-    order,
-    scan,
-)
+from tests.api_calls import ApiResponse, call_api, get_event, get_order, post_event, post_orders
+from tests.factories import batch, full_item, item, order, scan
 
 pytestmark = pytest.mark.usefixtures("dynamodb")
 
@@ -116,7 +110,7 @@ def test_the_tenant_comes_only_from_the_authorizer_context(dynamodb: Any) -> Non
             {**order("o", [{**item("i"), "client_id": GLOBEX}]), "client_id": GLOBEX, "client": GLOBEX}
         ],
     }
-    event = _claiming_globex(api_event("POST", "/forward_orders", body=body, client_id=ACME))
+    event = _claiming_globex(post_event(body, client_id=ACME))
     assert call_api(event).status == 200
     assert read_as(ACME, "o").status == 200
     assert read_as(GLOBEX, "o").status == 404
@@ -125,33 +119,19 @@ def test_the_tenant_comes_only_from_the_authorizer_context(dynamodb: Any) -> Non
 
 def test_a_get_claiming_another_client_reads_only_the_authorized_one() -> None:
     post_as(GLOBEX, batch(order("o", concept="Globex")))
-    event = _claiming_globex(
-        api_event(
-            "GET",
-            "/forward_orders/o",
-            resource="/forward_orders/{identifier}",
-            path_parameters={"identifier": "o"},
-            client_id=ACME,
-        )
-    )
+    event = _claiming_globex(get_event("o", client_id=ACME))
     assert call_api(event).status == 404
 
 
 def test_the_principal_id_is_not_the_tenant() -> None:
     post_as(ACME, batch(order("o", concept="Acme")))
-    event = api_event(
-        "GET",
-        "/forward_orders/o",
-        resource="/forward_orders/{identifier}",
-        path_parameters={"identifier": "o"},
-        client_id=GLOBEX,
-    )
+    event = get_event("o", client_id=GLOBEX)
     event["requestContext"]["authorizer"]["principalId"] = ACME
     assert call_api(event).status == 404
 
 
 def test_an_identity_in_the_request_context_other_than_the_authorizer_is_ignored(dynamodb: Any) -> None:
-    event = api_event("POST", "/forward_orders", body=batch(order("o")), client_id=None)
+    event = post_event(batch(order("o")), client_id=None)
     event["requestContext"]["identity"].update({"apiKey": "k", "user": GLOBEX, "caller": GLOBEX})
     response = call_api(event)
     assert (response.status, response.body) == (401, "")

@@ -30,20 +30,8 @@ from tests.api.tracking_calls import (
     summary,
     track,
 )
-from tests.api_calls import (
-    API_KEYS_TABLE_NAME,
-    ORDERS_TABLE_NAME,
-    REGION,
-    api_event,
-    call_api,
-)
-from tests.factories import (
-    batch,
-    break_storage,
-    item,
-    order,
-    scan,
-)
+from tests.api_calls import API_KEYS_TABLE_NAME, ORDERS_TABLE_NAME, REGION, api_event, call_api
+from tests.factories import batch, break_storage, item, order, scan
 
 pytestmark = pytest.mark.usefixtures("dynamodb")
 

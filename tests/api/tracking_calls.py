@@ -25,13 +25,16 @@ def context_of(client_id: str | None) -> dict[str, str]:
     return {"principalId": client_id, **CLIENT, "client_id": client_id}
 
 
-def track(number: str, client_id: str | None = "acme", *, encoded: str | None = None) -> ApiResponse:
-    """GET /tracking/<number> as API Gateway sends it: the path encoded, the parameter decoded."""
+def track(
+    number: str, client_id: str | None = "acme", *, encoded: str | None = None, decoded: bool = True
+) -> ApiResponse:
+    """GET /tracking/<number> as API Gateway sends it: the path encoded, the parameter decoded
+    (``decoded`` False: no path parameters at all, only the encoded path)."""
     event = api_event(
         "GET",
         f"/tracking/{encoded if encoded is not None else quote(number, safe='')}",
         resource="/tracking/{tracking_number}",
-        path_parameters={"tracking_number": number},
+        path_parameters={"tracking_number": number} if decoded else None,
     )
     event["requestContext"]["authorizer"] = context_of(client_id)
     return call_api(event)

@@ -1,5 +1,5 @@
-"""Shared by the in-process tests of the dev commands (``forward-orders keys``): running them, and
-keeping them away from the developer's own local server."""
+"""Shared by the in-process tests of the dev commands (``forward-orders keys``, ``serve``): running
+them, keeping them away from the developer's own local server, and the local gateway with its keys."""
 
 from __future__ import annotations
 
@@ -7,10 +7,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from werkzeug.test import Client
 
+from common.api_keys import ApiKeyStore
 from forward_orders_cli.local_state import STATE_FILE_ENV
 from forward_orders_cli.main import main
+from forward_orders_cli.server import LocalApiGateway
+from tests.api_calls import API_KEYS_TABLE_NAME, REGION
+from tests.local.gateway_calls import RecordingFunction
 
 
 @pytest.fixture
@@ -50,3 +56,38 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Any:
         return Run(status, captured.out, captured.err)
 
     return run
+
+
+# -- the local gateway in-process ------------------------------------------------------------------
+
+# The functions are imported inside these fixtures and the tests, never at collection: their
+# Powertools objects read the environment when they are created, and tests/conftest.py sets it per
+# test.
+
+
+@pytest.fixture
+def keys(dynamodb: Any) -> dict[str, str]:
+    store = ApiKeyStore(boto3.client("dynamodb", region_name=REGION), API_KEYS_TABLE_NAME)
+    return {client: store.create(client)[0] for client in ("acme", "globex")}
+
+
+@pytest.fixture
+def recorder() -> RecordingFunction:
+    return RecordingFunction()
+
+
+@pytest.fixture
+def recording_client(keys: dict[str, str], recorder: RecordingFunction) -> Client:
+    """The real authorizer in front of a recording API function."""
+    from authorizer.handler import lambda_handler as authorizer_handler
+
+    return Client(LocalApiGateway(authorizer=authorizer_handler, api=recorder))
+
+
+@pytest.fixture
+def api(keys: dict[str, str]) -> Client:
+    """The real authorizer and API function, as ``forward-orders serve`` wires them."""
+    from authorizer.handler import lambda_handler as authorizer_handler
+    from forward_orders.handler import lambda_handler as api_handler
+
+    return Client(LocalApiGateway(authorizer=authorizer_handler, api=api_handler))

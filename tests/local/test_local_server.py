@@ -1,102 +1,26 @@
 """The local API Gateway in-process: the route table, the events it builds (encoded path, decoded
-path parameters, base64 body, headers, authorizer context), 401/403/404/413 and how Lambda results
-become HTTP responses. HTTP goes through werkzeug's test client; DynamoDB is moto's mock."""
+path parameters, base64 body, headers, authorizer context), 401/403/404/413. HTTP goes through
+werkzeug's test client; DynamoDB is moto's mock."""
 
 from __future__ import annotations
 
 import base64
-import json
-import threading
-import time
 import uuid
-from collections.abc import Callable
-from typing import Any
 
 import boto3
 import pytest
-from werkzeug.test import Client, TestResponse
+from werkzeug.test import Client
 
 from common.api_keys import ApiKeyStore
-from common.api_routes import API_FUNCTION, CATCH_ALL_RESOURCE, ApiRoute, match_request, served_by
-from forward_orders_cli import serve as serve_command
-from forward_orders_cli.errors import CliError
+from common.api_routes import API_FUNCTION, CATCH_ALL_RESOURCE, match_request, served_by
 from forward_orders_cli.lambda_events import Stage
-from forward_orders_cli.main import main
-from forward_orders_cli.server import GatewayConfig, LocalApiGateway, lambda_response
+from forward_orders_cli.server import GatewayConfig, LocalApiGateway
 from tests.api_calls import API_KEYS_TABLE_NAME, REGION
+from tests.local.gateway_calls import ORDER, RecordingFunction, assert_empty_401, bearer
+
+pytestmark = pytest.mark.usefixtures("keep_boto3_session")
 
 # A GET publishes no metrics; the handler silences that warning at import, pytest restores filters.
-
-# The functions are imported inside fixtures and tests, never at collection: their Powertools objects
-# read the environment when they are created, and conftest sets it per test.
-
-ORDER = {
-    "orders": [
-        {
-            "identifier": "A 1/2",
-            "items": [{"identifier": "1", "upc": "012345678905", "sku": "SKU-1", "quantity": 1}],
-        }
-    ]
-}
-
-
-@pytest.fixture(autouse=True)
-def keep_boto3_session(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Speed only: moto's mock otherwise rebuilds boto3's default session (and reloads botocore's
-    models) for every test; the fake credentials and region are the same in every test."""
-    from moto.core.config import default_user_config
-
-    monkeypatch.setitem(default_user_config["core"], "reset_boto3_session", False)
-
-
-class RecordingFunction:
-    """A Lambda handler that records its events and answers with a fixed result."""
-
-    def __init__(self, result: dict[str, Any] | None = None) -> None:
-        self.events: list[dict[str, Any]] = []
-        self.contexts: list[Any] = []
-        self.result = result or {
-            "statusCode": 200,
-            "headers": {"Content-Type": "application/json"},
-            "body": "{}",
-        }
-
-    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        self.events.append(event)
-        self.contexts.append(context)
-        return self.result
-
-
-@pytest.fixture
-def keys(dynamodb: Any) -> dict[str, str]:
-    store = ApiKeyStore(boto3.client("dynamodb", region_name=REGION), API_KEYS_TABLE_NAME)
-    return {client: store.create(client)[0] for client in ("acme", "globex")}
-
-
-@pytest.fixture
-def recorder() -> RecordingFunction:
-    return RecordingFunction()
-
-
-@pytest.fixture
-def recording_client(keys: dict[str, str], recorder: RecordingFunction) -> Client:
-    """The real authorizer in front of a recording API function."""
-    from authorizer.handler import lambda_handler as authorizer_handler
-
-    return Client(LocalApiGateway(authorizer=authorizer_handler, api=recorder))
-
-
-@pytest.fixture
-def api(keys: dict[str, str]) -> Client:
-    """The real authorizer and API function, as ``forward-orders serve`` wires them."""
-    from authorizer.handler import lambda_handler as authorizer_handler
-    from forward_orders.handler import lambda_handler as api_handler
-
-    return Client(LocalApiGateway(authorizer=authorizer_handler, api=api_handler))
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 # -- the route table --------------------------------------------------------------------------------
@@ -248,14 +172,6 @@ def test_the_authorizer_gets_a_request_authorizer_event_without_the_body(keys: d
 # -- credentials -----------------------------------------------------------------------------------
 
 
-def assert_empty_401(response: TestResponse) -> None:
-    assert response.status_code == 401
-    assert response.data == b""
-    assert "Content-Type" not in response.headers
-    assert response.headers["WWW-Authenticate"] == "Bearer"
-    assert uuid.UUID(response.headers["x-request-id"])
-
-
 @pytest.mark.parametrize(
     "headers",
     [
@@ -367,238 +283,3 @@ def test_a_body_over_api_gateways_quota_is_413_before_the_authorizer(keys: dict[
     assert response.json == {"message": "Payload Too Large", "request_id": response.headers["x-request-id"]}
     assert authorizer.events == [] and api_function.events == []
     assert client.post("/forward_orders", data=b"x" * 1000).status_code != 413
-
-
-# -- what the functions return ---------------------------------------------------------------------
-
-
-def allow_all(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return {
-        "principalId": "acme",
-        "policyDocument": {"Statement": [{"Action": "execute-api:*", "Effect": "Allow", "Resource": "*"}]},
-        "context": {"client_id": "acme"},
-    }
-
-
-def test_status_headers_multi_value_headers_and_a_base64_body_are_written_back() -> None:
-    api_function = RecordingFunction(
-        {
-            "statusCode": 201,
-            "headers": {"X-One": "1", "Set-Cookie": "b=2", "Content-Length": "999"},
-            "multiValueHeaders": {"Set-Cookie": ["a=1", "b=2"], "X-Many": ["x", "y"]},
-            "body": base64.b64encode(b"\x00binary\xff").decode(),
-            "isBase64Encoded": True,
-        }
-    )
-    client = Client(LocalApiGateway(authorizer=allow_all, api=api_function))
-
-    response = client.get("/forward_orders/1")
-
-    assert response.status_code == 201
-    assert response.data == b"\x00binary\xff"
-    assert response.headers["X-One"] == "1"
-    assert response.headers.getlist("Set-Cookie") == ["a=1", "b=2"]
-    assert response.headers.getlist("X-Many") == ["x", "y"]
-    assert response.headers["Content-Length"] == "8"
-    assert "x-request-id" in response.headers
-
-
-def test_head_answers_headers_without_a_body() -> None:
-    client = Client(
-        LocalApiGateway(authorizer=allow_all, api=RecordingFunction({"statusCode": 200, "body": "abc"}))
-    )
-    response = client.head("/forward_orders/1")
-    assert response.status_code == 200
-    assert response.data == b""
-
-
-@pytest.mark.parametrize(
-    ("policy", "message"),
-    [
-        (
-            [{"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": "*"}],
-            "User is not authorized to access this resource with an explicit deny",
-        ),
-        (
-            [
-                {
-                    "Action": "execute-api:Invoke",
-                    "Effect": "Allow",
-                    "Resource": "arn:aws:execute-api:*:*:*/local/POST/*",
-                }
-            ],
-            "User is not authorized to access this resource",
-        ),
-    ],
-    ids=["explicit-deny", "not-allowed"],
-)
-def test_a_policy_that_does_not_allow_the_method_is_an_empty_401(
-    policy: list[dict[str, str]], message: str, caplog: pytest.LogCaptureFixture
-) -> None:
-    def authorizer(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return {"principalId": "acme", "policyDocument": {"Version": "2012-10-17", "Statement": policy}}
-
-    api_function = RecordingFunction()
-    caplog.set_level("INFO", logger="forward_orders_cli")
-    response = Client(LocalApiGateway(authorizer=authorizer, api=api_function)).get("/forward_orders/1")
-    # The stack's ACCESS_DENIED gateway response is the contract's 401, like a missing key.
-    assert_empty_401(response)
-    assert message in caplog.text
-    assert api_function.events == []
-
-
-def raises(error: Exception) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        raise error
-
-    return handler
-
-
-def test_an_authorizer_failure_other_than_unauthorized_is_502_with_retry_after() -> None:
-    client = Client(LocalApiGateway(authorizer=raises(RuntimeError("boom")), api=RecordingFunction()))
-    response = client.get("/forward_orders/1")
-    assert response.status_code == 502
-    assert response.json == {"message": "Bad Gateway", "request_id": response.headers["x-request-id"]}
-    assert response.headers["Retry-After"] == "1"
-
-
-def test_an_authorizer_result_without_a_policy_is_500() -> None:
-    def authorizer(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return {"principalId": "acme", "context": {"client_id": "acme"}}
-
-    response = Client(LocalApiGateway(authorizer=authorizer, api=RecordingFunction())).get(
-        "/forward_orders/1"
-    )
-    assert response.status_code == 500
-    assert response.json is not None and response.json["message"] == "Internal Server Error"
-
-
-@pytest.mark.parametrize(
-    "api_function",
-    [raises(RuntimeError("boom")), RecordingFunction({"body": "no status"})],
-    ids=["raises", "no-status-code"],
-)
-def test_a_failing_api_function_is_502(api_function: Callable[[dict[str, Any], Any], dict[str, Any]]) -> None:
-    response = Client(LocalApiGateway(authorizer=allow_all, api=api_function)).get("/forward_orders/1")
-    assert response.status_code == 502
-    assert response.json is not None and response.json["message"] == "Internal server error"
-
-
-def test_lambda_response_accepts_a_numeric_string_status_and_a_missing_body() -> None:
-    response = lambda_response({"statusCode": "204"})
-    assert (response.status, response.body) == (204, b"")
-
-
-def test_each_function_runs_one_invocation_at_a_time_like_a_lambda_environment() -> None:
-    """The handlers keep per-invocation state in module globals; overlapping calls would mix it."""
-    running, overlaps = 0, 0
-    lock = threading.Lock()
-
-    def slow(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        nonlocal running, overlaps
-        with lock:
-            running += 1
-            overlaps += running > 1
-        time.sleep(0.02)
-        with lock:
-            running -= 1
-        return {"statusCode": 200, "body": ""}
-
-    gateway = LocalApiGateway(authorizer=allow_all, api=slow)
-    statuses: list[int] = []
-    threads = [
-        threading.Thread(target=lambda: statuses.append(Client(gateway).get("/forward_orders/1").status_code))
-        for _ in range(8)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert statuses == [200] * 8
-    assert overlaps == 0
-
-
-# -- serve's own pieces ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "argv",
-    [
-        ["--client", "acme"],
-        ["--client", "=KEY"],
-        ["--client", "acme="],
-        ["--client", "bad name=KEY"],
-        ["--client", "#x=KEY"],
-        ["--port", "70000"],
-        ["--port=-1"],
-        ["--port", "http"],
-    ],
-)
-def test_serve_rejects_malformed_options(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        main(["serve", *argv])
-    assert exit_info.value.code == 2
-    assert f"argument {argv[0].split('=')[0]}:" in capsys.readouterr().err
-
-
-def test_serve_registers_given_keys_once_and_refuses_a_key_of_another_client(dynamodb: Any) -> None:
-    store = ApiKeyStore(dynamodb, API_KEYS_TABLE_NAME)
-    first = serve_command.register_clients(store, [("acme", "KEY1"), ("globex", "KEY2")])
-    again = serve_command.register_clients(store, [("acme", "KEY1")])
-
-    assert [(c.client_id, c.key) for c in first] == [("acme", "KEY1"), ("globex", "KEY2")]
-    assert again[0].key_id == first[0].key_id
-    assert len(store.list()) == 2
-    with pytest.raises(CliError, match="already registered to another client"):
-        serve_command.register_clients(store, [("initech", "KEY1")])
-
-
-def test_serve_issues_a_key_for_the_local_client_when_none_is_given(dynamodb: Any) -> None:
-    store = ApiKeyStore(dynamodb, API_KEYS_TABLE_NAME)
-    (client,) = serve_command.register_clients(store, [])
-    assert client.client_id == "local"
-    assert store.find_active(client.key) is not None
-
-
-def test_the_banner_has_the_url_a_working_key_and_curl_examples() -> None:
-    environment = serve_command.LocalEnvironment("us-east-1", "orders", "keys")
-    clients = [serve_command.RegisteredClient("acme", "fo_abc", "0123456789ab")]
-    text = serve_command.banner("http://127.0.0.1:3000", "http://127.0.0.1:5000", True, environment, clients)
-    assert "http://127.0.0.1:3000" in text
-    assert "fo_abc" in text
-    assert "curl -i -X POST http://127.0.0.1:3000/forward_orders" in text
-    assert "console   http://127.0.0.1:3000/console  " in text
-    assert "curl -i http://127.0.0.1:3000/forward_orders/1001 -H 'Authorization: Bearer fo_abc'" in text
-    example = text.split("-d '", 1)[1].split("'", 1)[0]
-    assert json.loads(example)["orders"][0]["identifier"] == "1001"
-
-
-def test_a_bug_in_the_gateway_itself_is_a_json_500_not_an_html_page() -> None:
-    class BrokenRoute(ApiRoute):
-        def match(self, path: str) -> dict[str, str] | None:
-            raise RuntimeError("bug")
-
-    gateway = LocalApiGateway(
-        authorizer=allow_all,
-        api=RecordingFunction(),
-        routes=(BrokenRoute("GET", "/x", "broken", "broken", dict, ()),),
-    )
-    response = Client(gateway).get("/x")
-    assert response.status_code == 500
-    assert response.json == {
-        "message": "Internal Server Error",
-        "request_id": response.headers["x-request-id"],
-    }
-
-
-def test_serve_wires_the_real_authorizer_and_api_function(keys: dict[str, str]) -> None:
-    client = Client(serve_command.build_gateway(REGION))
-    assert client.post("/forward_orders", json=ORDER, headers=bearer(keys["acme"])).status_code == 200
-    assert client.get("/forward_orders/A%201%2F2", headers=bearer(keys["acme"])).status_code == 200
-    assert_empty_401(client.get("/forward_orders/A%201%2F2"))
-
-
-def test_serve_refuses_to_start_with_an_invalid_api_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MAX_BODY_BYTES", "lots")
-    with pytest.raises(CliError, match="invalid API configuration in the environment"):
-        serve_command.build_gateway(REGION)

@@ -1,6 +1,8 @@
 """A reference model of the contract's merge rules, and a seeded generator of valid batches.
 
-The model is written from CONTRACT.md, not from the service's code, so that the two can disagree:
+The rules are written from CONTRACT.md, not from the service's code, so that the two can disagree
+(only the names of the contract's fields come from ``common.order_records``, whose shapes the API
+tests pin field by field):
 
 - an order or item not yet stored is created;
 - every field present (and not null) in the request overwrites the stored value; fields left out,
@@ -27,19 +29,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-ORDER_FIELDS = ("concept", "postal_code", "created_at", "updated_at")
-ITEM_FIELDS = (
-    "upc",
-    "sku",
-    "quantity",
-    "tracking_number",
-    "reverse_tracking_number",
-    "dropship_identifier",
-    "shipped_date",
-    "return_policy_end_date",
-    "labels",
-    "updated_at",
-)
+from common.order_records import ITEM_FIELDS, ORDER_FIELDS
+
 TIMESTAMPS = ("first_received_at", "last_received_at")
 
 

@@ -178,19 +178,12 @@ def test_keys_and_payload_values_are_never_logged_and_keys_never_stored(server: 
 def _event(
     authorizer: dict[str, Any] | None, *, body: Any = None, method: str = "POST", **extra: Any
 ) -> dict[str, Any]:
-    from tests.api_calls import api_event
+    from tests.api_calls import get_event, post_event
 
     if method == "POST":
-        event = api_event("POST", "/forward_orders", body=body, client_id=None, **extra)
+        event = post_event(body, client_id=None, **extra)
     else:
-        event = api_event(
-            "GET",
-            "/forward_orders/T-1",
-            resource="/forward_orders/{identifier}",
-            path_parameters={"identifier": "T-1"},
-            client_id=None,
-            **extra,
-        )
+        event = get_event("T-1", client_id=None, **extra)
     event["requestContext"]["authorizer"] = authorizer
     event["queryStringParameters"] = {"client_id": "globex", "tenant": "globex"}
     event["multiValueQueryStringParameters"] = {"client_id": ["globex"], "tenant": ["globex"]}

@@ -46,6 +46,17 @@ def test_every_settings_model_of_the_functions_derives_its_variables() -> None:
         assert issubclass(model, EnvironmentSettings)
 
 
+def imported(module: str, environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``import module`` in a fresh interpreter, as a Lambda cold start does."""
+    return subprocess.run(
+        [sys.executable, "-c", f"import {module}"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 @pytest.mark.parametrize(
     ("module", "variable", "value"),
     [
@@ -66,13 +77,7 @@ def test_a_bad_variable_fails_the_cold_start_not_a_request(
         environment.pop(variable, None)
     else:
         environment[variable] = value
-    loaded = subprocess.run(
-        [sys.executable, "-c", f"import {module}"],
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    loaded = imported(module, environment)
     assert loaded.returncode != 0
     assert "ValidationError" in loaded.stderr
     assert variable.lower() in loaded.stderr
@@ -80,11 +85,5 @@ def test_a_bad_variable_fails_the_cold_start_not_a_request(
     environment.update({name: os.environ[name] for name in (variable,) if name in os.environ})
     if variable not in os.environ:
         environment.pop(variable, None)
-    good = subprocess.run(
-        [sys.executable, "-c", f"import {module}"],
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    good = imported(module, environment)
     assert good.returncode == 0, good.stderr

@@ -245,21 +245,29 @@ class StreamMappingHarness:
         self.sqs.send_message(QueueUrl=self.dead_letter_queue_url, MessageBody=json.dumps(message))
 
 
+@dataclass
+class RefusedItem:
+    """order-1's records (item-1, item-2), EventBridge refusing item-1's event (every time unless
+    the test sets ``eventbridge.refusals``), and the mapping that delivers them."""
+
+    records: list[dict[str, Any]]
+    harness: StreamMappingHarness
+    dead_letters: Consumer
+
+
 @pytest.fixture
-def mapping(consumer: Consumer) -> tuple[StreamMappingHarness, Consumer]:
+def refused_item(stream: StreamRecorder, consumer: Consumer, eventbridge: FlakyEventBridge) -> RefusedItem:
     url = consumer.sqs.create_queue(QueueName="order-events-dead-letters")["QueueUrl"]
-    return StreamMappingHarness(consumer.sqs, url), Consumer(consumer.sqs, url)
+    eventbridge.refuse = about_item("item-1")
+    records = stream.write({"orders": [order("order-1", items=[item("item-1"), item("item-2")])]})
+    return RefusedItem(records, StreamMappingHarness(consumer.sqs, url), Consumer(consumer.sqs, url))
 
 
 def test_a_put_that_fails_for_a_while_is_retried_and_delivered(
-    stream: StreamRecorder,
-    consumer: Consumer,
-    eventbridge: FlakyEventBridge,
-    mapping: tuple[StreamMappingHarness, Consumer],
+    refused_item: RefusedItem, consumer: Consumer, eventbridge: FlakyEventBridge
 ) -> None:
-    harness, dead_letters = mapping
-    records = stream.write({"orders": [order("order-1", items=[item("item-1"), item("item-2")])]})
-    eventbridge.refuse, eventbridge.refusals = about_item("item-1"), 3
+    records, harness, dead_letters = refused_item.records, refused_item.harness, refused_item.dead_letters
+    eventbridge.refusals = 3
 
     harness.deliver(records)
 
@@ -282,15 +290,11 @@ def test_a_put_that_fails_for_a_while_is_retried_and_delivered(
 
 
 def test_a_put_that_keeps_failing_lands_in_the_dead_letter_queue_after_the_retries(
-    stream: StreamRecorder,
-    consumer: Consumer,
-    eventbridge: FlakyEventBridge,
-    mapping: tuple[StreamMappingHarness, Consumer],
+    refused_item: RefusedItem, stream: StreamRecorder, consumer: Consumer
 ) -> None:
-    harness, dead_letters = mapping
-    records = stream.write({"orders": [order("order-1", items=[item("item-1"), item("item-2")])]})
+    harness, dead_letters = refused_item.harness, refused_item.dead_letters
+    records = refused_item.records  # item-1 refused every time
     later = stream.write({"orders": [order("order-2")]})
-    eventbridge.refuse = about_item("item-1")  # every time
 
     harness.deliver(records + later)
 

@@ -14,7 +14,7 @@ import pytest
 
 from tests.local.push.conftest import push_command, push_env, run_push, stored_orders
 from tests.local.push.orders import write_feed
-from tests.processes import ServeProcess, stop_process_group
+from tests.processes import ServeProcess, spawn, stop_process_group
 
 
 def acknowledged(checkpoint: Path) -> int:
@@ -44,13 +44,8 @@ def test_a_push_stopped_half_way_resumes_to_the_same_end(
         "--rate",
         "0",
     ]
-    process = subprocess.Popen(
-        push_command(*argv),
-        env=push_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
+    process = spawn(
+        push_command(*argv), push_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
         deadline = time.monotonic() + 60

@@ -8,7 +8,6 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -25,31 +24,24 @@ from forward_orders_client.client import (
     UnexpectedResponse,
     parse_retry_after,
 )
+from tests.unit import clocks
 
 
-@dataclass
-class FakeClock:
-    now: float = 1000.0
-    sleeps: list[float] = field(default_factory=list)
-
-    def monotonic(self) -> float:
-        return self.now
-
+class FakeClock(clocks.FakeClock):
     def time(self) -> float:
         return 1_700_000_000.0 + self.now
 
-    def sleep(self, stop: threading.Event, seconds: float) -> None:
+    def sleep_unless_stopped(self, stop: threading.Event, seconds: float) -> None:
         if stop.is_set():
             raise PushStopped("stopped")
-        self.sleeps.append(seconds)
-        self.now += seconds
+        self.sleep(seconds)
 
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     fake = FakeClock()
     monkeypatch.setattr(client_module, "time", fake)
-    monkeypatch.setattr(client_module, "sleep", fake.sleep)
+    monkeypatch.setattr(client_module, "sleep", fake.sleep_unless_stopped)
     return fake
 
 
