@@ -212,6 +212,12 @@ COLD_SNIPPETS = {
     "service": "import forward_orders.handler as h\nh.orders_table()",
     "floor": "import boto3\nboto3.client('dynamodb')",
 }
+# Reported beside them: pydynox's import and client (what a pydynox adapter would build instead).
+PYDYNOX_SNIPPET = "import pydynox\npydynox.DynamoDBClient(max_retries=0)"
+
+
+def cold_snippets() -> dict[str, str]:
+    return COLD_SNIPPETS | ({"pydynox": PYDYNOX_SNIPPET} if pydynox_installed() else {})
 
 
 def cold_run(name: str, *, traced: bool) -> dict[str, float]:
@@ -220,14 +226,14 @@ def cold_run(name: str, *, traced: bool) -> dict[str, float]:
         "import bench.layer\n"
         "bench.layer.install_from_environment()\n"
         "_w, _c = time.perf_counter(), time.process_time()\n"
-        f"{COLD_SNIPPETS[name]}\n"
+        f"{cold_snippets()[name]}\n"
         "_w, _c = time.perf_counter() - _w, time.process_time() - _c\n"
         "sys.__stderr__.write(json.dumps({'wall': _w, 'cpu': _c}))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
-        env=environment(traced=traced, storage=False),
+        env=environment(traced=traced, storage=False, layer_only=name != "pydynox" or in_layer("pydynox")),
         capture_output=True,
         text=True,
         check=True,
@@ -238,11 +244,12 @@ def cold_run(name: str, *, traced: bool) -> dict[str, float]:
 
 def cold_init(runs: int, *, traced: bool) -> dict[str, float]:
     """Median of ``runs`` fresh interpreters of each, alternating (and alternating which goes first)."""
-    for name in COLD_SNIPPETS:  # compile the bytecode once, as a deployed function has it
+    snippets = cold_snippets()
+    for name in snippets:  # compile the bytecode once, as a deployed function has it
         cold_run(name, traced=traced)
-    samples: dict[str, list[dict[str, float]]] = {name: [] for name in COLD_SNIPPETS}
+    samples: dict[str, list[dict[str, float]]] = {name: [] for name in snippets}
     for run in range(runs):
-        order = list(COLD_SNIPPETS) if run % 2 == 0 else list(reversed(COLD_SNIPPETS))
+        order = list(snippets) if run % 2 == 0 else list(reversed(snippets))
         for name in order:
             samples[name].append(cold_run(name, traced=traced))
 
@@ -254,6 +261,7 @@ def cold_init(runs: int, *, traced: bool) -> dict[str, float]:
         "floor_ms": median("floor", "wall") * 1000,
         "ratio": median("service", "wall") / median("floor", "wall"),
         "cpu_ratio": median("service", "cpu") / median("floor", "cpu"),
+        **({"pydynox_ms": median("pydynox", "wall") * 1000} if "pydynox" in samples else {}),
     }
 
 
@@ -285,14 +293,27 @@ def batch_measurements(body: bytes, quick: bool, progress: Progress) -> tuple[di
         # floor process may import it although the layer does not ship it.
         workers["floor_pydynox"] = Worker("floor_pydynox", traced=False, layer_only=in_layer("pydynox"))
         floors.append("floor_pydynox")
+        # The function with the pydynox prototype under its adapter (bench/pydynox_adapter.py).
+        workers["api_pydynox"] = Worker("api_pydynox", traced=True, layer_only=in_layer("pydynox"))
+        workers["api_pydynox_no_subsegments"] = Worker(
+            "api_pydynox_no_subsegments", traced=True, layer_only=in_layer("pydynox")
+        )
+        workers["api_pydynox_untraced"] = Worker("api_pydynox", traced=False, layer_only=in_layer("pydynox"))
     api = workers["api"]
+    variants = [
+        name
+        for name in ("api_pydynox", "api_pydynox_no_subsegments", "api_pydynox_untraced")
+        if name in workers
+    ]
     try:
         first = api.request(body, 0.0, capture=True)  # a new environment's first request
         for name in floors:
             workers[name].send("params", params=first["params"])
         for worker in workers.values():  # threads, connections, the clients' caches
             worker.request(body, 0.0)
-        cpu: dict[str, list[float]] = {name: [] for name in ("api", "api_unsampled", "api_untraced", *floors)}
+        cpu: dict[str, list[float]] = {
+            name: [] for name in ("api", "api_unsampled", "api_untraced", *variants, *floors)
+        }
         progress(f"  CPU over loopback HTTP without delay, {iterations} alternating rounds")
         for round_ in range(iterations):
             names = list(cpu) if round_ % 2 == 0 else list(reversed(cpu))
@@ -300,6 +321,10 @@ def batch_measurements(body: bytes, quick: bool, progress: Progress) -> tuple[di
                 cpu[name].append(workers[name].request(body, 0.0)["cpu"])
         progress(f"  wall time with {DELAY * 1000:g} ms per storage call, {path_iterations} rounds")
         paths = [api.request(body, DELAY)["wall"] for _ in range(path_iterations)]
+        variant_paths = {
+            name: [workers[name].request(body, DELAY)["wall"] for _ in range(path_iterations)]
+            for name in variants
+        }
         steady = [api.request(body, 0.0)["wall"] for _ in range(path_iterations)]
         naive = [workers["naive"].request(body, DELAY)["wall"] for _ in range(1 if quick else 3)]
         limits = api.send("limits")
@@ -333,6 +358,14 @@ def batch_measurements(body: bytes, quick: bool, progress: Progress) -> tuple[di
         "first_request_extra_ms": (first["wall"] - statistics.median(steady)) * 1000,
         "limits": limits,
     }
+    for name in variants:  # the pydynox prototype, traced as deployed and untraced
+        extras[f"{name}_cpu_per_record_us"] = med[name] / records * 1e6
+        extras[f"{name}_critical_path_ratio"] = statistics.median(variant_paths[name]) / DELAY
+    if variants:
+        calls = first["calls"]
+        extras["pydynox_subsegment_cpu_us"] = (
+            (med["api_pydynox"] - med["api_pydynox_no_subsegments"]) / calls * 1e6
+        )
     return results, extras
 
 
@@ -420,6 +453,8 @@ def run(quick: bool, progress: Progress) -> dict[str, Any]:
         cold_init_cpu_ratio=traced["cpu_ratio"],
         cold_init_ratio_untraced=untraced["ratio"],
     )
+    if "pydynox_ms" in traced:
+        extras["cold_init_pydynox_client_ms"] = traced["pydynox_ms"]
 
     body = workload.encode(workload.typical_batch())
     results["records_per_batch"] = workload.records_of(json.loads(body))
@@ -512,6 +547,17 @@ def table(results: dict[str, Any]) -> str:
             f"({r['floor_client']}; botocore's {r['floor_botocore_cpu_ms']:.1f} ms)",
             f"critical path {r['critical_path_ms']:.1f} ms; no request can beat "
             f"{r['floor_critical_path_ratio']:.2f} x {r['delay_ms']:g} ms (floor CPU + one round trip)",
+            *(
+                [
+                    f"pydynox prototype: {r['api_pydynox_cpu_per_record_us']:.0f} us "
+                    f"of CPU per record traced, {r['api_pydynox_untraced_cpu_per_record_us']:.0f} untraced; "
+                    f"critical path {r['api_pydynox_critical_path_ratio']:.2f}; its X-Ray subsegment "
+                    f"{r['pydynox_subsegment_cpu_us']:.0f} us per call; import + client "
+                    f"{r['cold_init_pydynox_client_ms']:.0f} ms"
+                ]
+                if "api_pydynox_cpu_per_record_us" in r
+                else []
+            ),
             f"largest request: {r['max_request_shape']} ({r['max_request_records']:,} records), "
             f"{r['max_request_cpu_seconds']:.2f} s CPU; on Lambda at {r['lambda_memory_mb']} MB about "
             f"{r['max_request_lambda_seconds_estimate']:.1f} s "

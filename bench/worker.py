@@ -11,6 +11,7 @@ Roles:
   the request models, and the same UpdateItem requests on the function's own client, one by one.
 - ``floor_pydynox``: the same with pydynox's client (Rust: serializing, signing, HTTP), its retries
   off; the parameters converted to its native values beforehand.
+- ``api_pydynox``: the function with bench/pydynox_adapter.py's client under its storage adapter.
 - ``naive``: a reference writer: one UpdateItem per record, one after the other.
 
 Every role talks over real HTTP to the parent's bench/dynamodb_server.py (AWS_ENDPOINT_URL_DYNAMODB).
@@ -102,6 +103,26 @@ class ApiRole:
         return reply
 
 
+class PydynoxApiRole(ApiRole):
+    """The function with bench/pydynox_adapter.py in place of its botocore client."""
+
+    subsegments = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        from bench.pydynox_adapter import PydynoxWrites
+
+        tracer = self.handler.tracer
+        recorder = None if tracer.disabled or not self.subsegments else tracer.provider
+        self.handler.orders_table()._client = PydynoxWrites(recorder)
+
+
+class PydynoxNoSubsegmentsApiRole(PydynoxApiRole):
+    """The same, traced, but without the subsegment per call: what those subsegments cost."""
+
+    subsegments = False
+
+
 class FloorRole:
     """JSON parse + model validation + the same UpdateItem calls, one after the other: what no
     implementation of this contract on this client can skip."""
@@ -174,7 +195,14 @@ class NaiveRole(FloorRole):
         return {"wall": wall, "cpu": cpu, "calls": self.storage.calls()[0]}
 
 
-ROLES = {"api": ApiRole, "floor": FloorRole, "floor_pydynox": PydynoxFloorRole, "naive": NaiveRole}
+ROLES = {
+    "api": ApiRole,
+    "api_pydynox": PydynoxApiRole,
+    "api_pydynox_no_subsegments": PydynoxNoSubsegmentsApiRole,
+    "floor": FloorRole,
+    "floor_pydynox": PydynoxFloorRole,
+    "naive": NaiveRole,
+}
 
 
 def main() -> None:
