@@ -44,6 +44,20 @@ def native(value: dict[str, Any]) -> Any:
     raise ValueError(f"unexpected attribute type {kind}")
 
 
+def update_arguments(request: dict[str, Any]) -> tuple[Any, ...]:
+    """An UpdateItem as botocore takes it (``update_request``'s), as pydynox's positional arguments:
+    table, key, updates (none), update expression, condition, names, values."""
+    return (
+        request["TableName"],
+        {name: native(value) for name, value in request["Key"].items()},
+        None,
+        request["UpdateExpression"],
+        request.get("ConditionExpression"),
+        request["ExpressionAttributeNames"],
+        {name: native(value) for name, value in request["ExpressionAttributeValues"].items()},
+    )
+
+
 # pydynox's classes and the DynamoDB error codes ``forward_orders.storage`` decides by.
 _CODES = (
     (pydynox_errors.ConditionalCheckFailedException, "ConditionalCheckFailedException", 400),
@@ -91,16 +105,7 @@ class PydynoxWrites:
                 subsegment.set_aws(
                     {"operation": "UpdateItem", "region": self.region, "table_name": request["TableName"]}
                 )
-            self._client.sync_update_item(
-                request["TableName"],
-                {name: native(value) for name, value in request["Key"].items()},
-                update_expression=request["UpdateExpression"],
-                condition_expression=request.get("ConditionExpression"),
-                expression_attribute_names=request["ExpressionAttributeNames"],
-                expression_attribute_values={
-                    name: native(value) for name, value in request["ExpressionAttributeValues"].items()
-                },
-            )
+            self._client.sync_update_item(*update_arguments(request))
         except pydynox_errors.PydynoxException as error:
             if subsegment is not None:
                 subsegment.add_exception(error, traceback.extract_stack())

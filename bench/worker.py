@@ -10,7 +10,7 @@ Roles:
 - ``floor``: the same work done the cheapest way the service could do it on botocore: ``json.loads``,
   the request models, and the same UpdateItem requests on the function's own client, one by one.
 - ``floor_pydynox``: the same with pydynox's client (Rust: serializing, signing, HTTP), its retries
-  off; the parameters converted to its native values beforehand.
+  off; the parameters converted to its native values beforehand (bench/pydynox_adapter.py).
 - ``api_pydynox``: the function with bench/pydynox_adapter.py's client under its storage adapter.
 - ``naive``: a reference writer: one UpdateItem per record, one after the other.
 
@@ -161,22 +161,10 @@ class PydynoxFloorRole(FloorRole):
         return pydynox.DynamoDBClient(endpoint_url=self.storage.endpoint, max_retries=0)
 
     def prepare(self, params: list[dict[str, Any]]) -> None:
-        from boto3.dynamodb.types import TypeDeserializer
+        from bench.pydynox_adapter import update_arguments
 
-        plain = TypeDeserializer().deserialize
         self.calls = [
-            functools.partial(
-                self.client.sync_update_item,
-                each["TableName"],
-                {name: plain(value) for name, value in each["Key"].items()},
-                update_expression=each["UpdateExpression"],
-                condition_expression=each.get("ConditionExpression"),
-                expression_attribute_names=each["ExpressionAttributeNames"],
-                expression_attribute_values={
-                    name: plain(value) for name, value in each["ExpressionAttributeValues"].items()
-                },
-            )
-            for each in params
+            functools.partial(self.client.sync_update_item, *update_arguments(each)) for each in params
         ]
 
 
