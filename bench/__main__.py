@@ -2,7 +2,9 @@
 
 Prints a table and writes bench/results.json (bench/results-quick.json with ``--quick``). Every
 number is a ratio to a floor measured in the same run, or a count, so that the speed of the machine
-(and of its neighbours) mostly cancels out. docs/performance.md explains each number and its history.
+(and of its neighbours) mostly cancels out, except ``cpu_per_record_us``, a CPU time that depends on
+the machine. DynamoDB is bench/dynamodb_server.py over real HTTP. docs/performance.md explains each
+number and its history.
 """
 
 from __future__ import annotations
