@@ -2,14 +2,18 @@
 
 Prints a table and writes bench/results.json (bench/results-quick.json with ``--quick``). Every
 number is a ratio to a floor measured in the same run, or a count, so that the speed of the machine
-(and of its neighbours) mostly cancels out. docs/performance.md explains each number and its history.
+(and of its neighbours) mostly cancels out, except ``cpu_per_record_us``, a CPU time that depends on
+the machine. DynamoDB is bench/dynamodb_server.py over real HTTP. docs/performance.md explains each
+number and its history.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import base64
 import functools
+import importlib.util
 import json
 import math
 import os
@@ -22,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import layer, workload
+from bench.storage import ENDPOINT_VARIABLE
 
 ROOT = Path(__file__).resolve().parents[1]
 # Compiled bytecode for the benchmark's processes lives here, outside the source tree, so that
@@ -35,9 +40,9 @@ ONE_VCPU_MB = 1769
 LAMBDA_CORE_SLOWDOWN = 1.5
 
 GOALS = {
-    "cold_init_ratio": 1.20,
-    "critical_path_ratio": 1.5,
-    "cpu_ratio": 1.30,
+    "cold_init_ratio": 1.40,
+    "critical_path_ratio": 1.25,
+    "cpu_per_record_us": 250.0,
     "write_units_per_record": 1.0,
     "max_request_seconds": 10.0,
 }
@@ -45,6 +50,7 @@ KEYS = (
     "cold_init_ratio",
     "critical_path_ratio",
     "naive_critical_path_ratio",
+    "cpu_per_record_us",
     "cpu_ratio",
     "write_units_per_record",
     "storage_calls_per_batch",
@@ -66,6 +72,36 @@ def not_in_layer() -> str:
 
 
 @functools.cache
+def storage_endpoint() -> str:
+    """bench/dynamodb_server.py, started once for the run on the CPUs the function does not use
+    (``pin_to_lambda_vcpus`` has run), stopped when the run ends."""
+    mine = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    others = sorted(set(range(os.cpu_count() or 1)) - set(mine)) or mine
+    server = subprocess.Popen(
+        [sys.executable, "-m", "bench.dynamodb_server", "--cpus", ",".join(map(str, others))],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    if server.stdout is None:
+        raise RuntimeError("the storage server has no stdout")
+    port = int(server.stdout.readline())
+    atexit.register(_stop, server)
+    return f"http://127.0.0.1:{port}"
+
+
+def _stop(server: subprocess.Popen[str]) -> None:
+    if server.stdin is not None:
+        server.stdin.close()
+    server.wait(timeout=10)
+
+
+def pydynox_installed() -> bool:
+    return importlib.util.find_spec("pydynox") is not None
+
+
+@functools.cache
 def function_variables() -> frozenset[str]:
     """The API function's own settings variables: never inherited, so the defaults are measured."""
     from forward_orders.settings import Settings
@@ -73,12 +109,15 @@ def function_variables() -> frozenset[str]:
     return frozenset(Settings.variables().values())
 
 
-def environment(*, traced: bool, sampled: bool = True, layer_only: bool = True) -> dict[str, str]:
+def environment(
+    *, traced: bool, sampled: bool = True, layer_only: bool = True, storage: bool = True
+) -> dict[str, str]:
     """The API function's environment in Lambda as the stack sets it, with fake credentials.
     ``traced``: active tracing, as deployed (a sampled trace unless told); otherwise tracing is
     switched off (POWERTOOLS_TRACE_DISABLED), still in a Lambda-like environment: outside Lambda
     the X-Ray SDK builds a sampling client of its own at import, which Lambda never does.
-    ``layer_only``: only the Lambda layer's packages can be imported (bench/layer.py)."""
+    ``layer_only``: only the Lambda layer's packages can be imported (bench/layer.py).
+    ``storage``: DynamoDB is the run's bench/dynamodb_server.py (AWS_ENDPOINT_URL_DYNAMODB)."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -103,6 +142,8 @@ def environment(*, traced: bool, sampled: bool = True, layer_only: bool = True) 
     )
     if layer_only:
         env[layer.VARIABLE] = not_in_layer()
+    if storage:
+        env[ENDPOINT_VARIABLE] = storage_endpoint()
     if traced:
         env.update(
             {
@@ -124,12 +165,12 @@ class Worker:
     """A ``bench.worker`` process: the function (or a floor) imported once, one measurement per
     command."""
 
-    def __init__(self, role: str, *, traced: bool, sampled: bool = True) -> None:
+    def __init__(self, role: str, *, traced: bool, sampled: bool = True, layer_only: bool = True) -> None:
         read_fd, write_fd = os.pipe()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bench.worker", role, str(write_fd)],
             cwd=ROOT,
-            env=environment(traced=traced, sampled=sampled),
+            env=environment(traced=traced, sampled=sampled, layer_only=layer_only),
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,  # the function's logs and metrics
             pass_fds=(write_fd,),
@@ -173,6 +214,12 @@ COLD_SNIPPETS = {
     "service": "import forward_orders.handler as h\nh.orders_table()",
     "floor": "import boto3\nboto3.client('dynamodb')",
 }
+# Reported beside them: pydynox's import and client (what a pydynox adapter would build instead).
+PYDYNOX_SNIPPET = "import pydynox\npydynox.DynamoDBClient(max_retries=0)"
+
+
+def cold_snippets() -> dict[str, str]:
+    return COLD_SNIPPETS | ({"pydynox": PYDYNOX_SNIPPET} if pydynox_installed() else {})
 
 
 def cold_run(name: str, *, traced: bool) -> dict[str, float]:
@@ -181,14 +228,14 @@ def cold_run(name: str, *, traced: bool) -> dict[str, float]:
         "import bench.layer\n"
         "bench.layer.install_from_environment()\n"
         "_w, _c = time.perf_counter(), time.process_time()\n"
-        f"{COLD_SNIPPETS[name]}\n"
+        f"{cold_snippets()[name]}\n"
         "_w, _c = time.perf_counter() - _w, time.process_time() - _c\n"
         "sys.__stderr__.write(json.dumps({'wall': _w, 'cpu': _c}))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
-        env=environment(traced=traced),
+        env=environment(traced=traced, storage=False, layer_only=name != "pydynox" or in_layer("pydynox")),
         capture_output=True,
         text=True,
         check=True,
@@ -199,11 +246,12 @@ def cold_run(name: str, *, traced: bool) -> dict[str, float]:
 
 def cold_init(runs: int, *, traced: bool) -> dict[str, float]:
     """Median of ``runs`` fresh interpreters of each, alternating (and alternating which goes first)."""
-    for name in COLD_SNIPPETS:  # compile the bytecode once, as a deployed function has it
+    snippets = cold_snippets()
+    for name in snippets:  # compile the bytecode once, as a deployed function has it
         cold_run(name, traced=traced)
-    samples: dict[str, list[dict[str, float]]] = {name: [] for name in COLD_SNIPPETS}
+    samples: dict[str, list[dict[str, float]]] = {name: [] for name in snippets}
     for run in range(runs):
-        order = list(COLD_SNIPPETS) if run % 2 == 0 else list(reversed(COLD_SNIPPETS))
+        order = list(snippets) if run % 2 == 0 else list(reversed(snippets))
         for name in order:
             samples[name].append(cold_run(name, traced=traced))
 
@@ -215,6 +263,7 @@ def cold_init(runs: int, *, traced: bool) -> dict[str, float]:
         "floor_ms": median("floor", "wall") * 1000,
         "ratio": median("service", "wall") / median("floor", "wall"),
         "cpu_ratio": median("service", "cpu") / median("floor", "cpu"),
+        **({"pydynox_ms": median("pydynox", "wall") * 1000} if "pydynox" in samples else {}),
     }
 
 
@@ -240,20 +289,44 @@ def batch_measurements(body: bytes, quick: bool, progress: Progress) -> tuple[di
         "floor": Worker("floor", traced=False),
         "naive": Worker("naive", traced=False),
     }
-    api, floor = workers["api"], workers["floor"]
+    floors = ["floor"]
+    if pydynox_installed():
+        # The leanest well-kept client found (docs/performance.md); a dev dependency only, so its
+        # floor process may import it although the layer does not ship it.
+        workers["floor_pydynox"] = Worker("floor_pydynox", traced=False, layer_only=in_layer("pydynox"))
+        floors.append("floor_pydynox")
+        # The function with the pydynox prototype under its adapter (bench/pydynox_adapter.py).
+        workers["api_pydynox"] = Worker("api_pydynox", traced=True, layer_only=in_layer("pydynox"))
+        workers["api_pydynox_no_subsegments"] = Worker(
+            "api_pydynox_no_subsegments", traced=True, layer_only=in_layer("pydynox")
+        )
+        workers["api_pydynox_untraced"] = Worker("api_pydynox", traced=False, layer_only=in_layer("pydynox"))
+    api = workers["api"]
+    variants = [
+        name
+        for name in ("api_pydynox", "api_pydynox_no_subsegments", "api_pydynox_untraced")
+        if name in workers
+    ]
     try:
         first = api.request(body, 0.0, capture=True)  # a new environment's first request
-        floor.send("params", params=first["params"])
-        for worker in workers.values():  # threads, connections, botocore's caches
+        for name in floors:
+            workers[name].send("params", params=first["params"])
+        for worker in workers.values():  # threads, connections, the clients' caches
             worker.request(body, 0.0)
-        cpu: dict[str, list[float]] = {name: [] for name in ("api", "api_unsampled", "api_untraced", "floor")}
-        progress(f"  CPU with zero-latency storage, {iterations} alternating rounds")
+        cpu: dict[str, list[float]] = {
+            name: [] for name in ("api", "api_unsampled", "api_untraced", *variants, *floors)
+        }
+        progress(f"  CPU over loopback HTTP without delay, {iterations} alternating rounds")
         for round_ in range(iterations):
             names = list(cpu) if round_ % 2 == 0 else list(reversed(cpu))
             for name in names:
                 cpu[name].append(workers[name].request(body, 0.0)["cpu"])
         progress(f"  wall time with {DELAY * 1000:g} ms per storage call, {path_iterations} rounds")
         paths = [api.request(body, DELAY)["wall"] for _ in range(path_iterations)]
+        variant_paths = {
+            name: [workers[name].request(body, DELAY)["wall"] for _ in range(path_iterations)]
+            for name in variants
+        }
         steady = [api.request(body, 0.0)["wall"] for _ in range(path_iterations)]
         naive = [workers["naive"].request(body, DELAY)["wall"] for _ in range(1 if quick else 3)]
         limits = api.send("limits")
@@ -261,27 +334,49 @@ def batch_measurements(body: bytes, quick: bool, progress: Progress) -> tuple[di
         for worker in workers.values():
             worker.stop()
     med = {name: statistics.median(values) for name, values in cpu.items()}
+    floor = min(med[name] for name in floors)
     path = statistics.median(paths)
+    records = workload.records_of(json.loads(body))
     results = {
         "storage_calls_per_batch": first["calls"],
         "critical_path_ratio": path / DELAY,
         "naive_critical_path_ratio": statistics.median(naive) / DELAY,
-        "cpu_ratio": med["api"] / med["floor"],
+        "cpu_per_record_us": med["api"] / records * 1e6,
+        "cpu_ratio": med["api"] / floor,
     }
     extras = {
         "critical_path_ms": path * 1000,
         # No implementation can beat its serial CPU (one GIL) plus one storage round trip.
-        "floor_critical_path_ratio": (med["floor"] + DELAY) / DELAY,
+        "floor_critical_path_ratio": (floor + DELAY) / DELAY,
         "handler_cpu_ms": med["api"] * 1000,
         "handler_cpu_unsampled_ms": med["api_unsampled"] * 1000,
         "handler_cpu_untraced_ms": med["api_untraced"] * 1000,
-        "floor_cpu_ms": med["floor"] * 1000,
-        "cpu_ratio_unsampled": med["api_unsampled"] / med["floor"],
-        "cpu_ratio_untraced": med["api_untraced"] / med["floor"],
+        "floor_cpu_ms": floor * 1000,
+        "floor_client": FLOOR_CLIENTS[min(floors, key=med.__getitem__)],
+        **{f"floor_{FLOOR_CLIENTS[name]}_cpu_ms": med[name] * 1000 for name in floors},
+        "cpu_ratio_unsampled": med["api_unsampled"] / floor,
+        "cpu_ratio_untraced": med["api_untraced"] / floor,
+        "cpu_per_record_untraced_us": med["api_untraced"] / records * 1e6,
         "first_request_extra_ms": (first["wall"] - statistics.median(steady)) * 1000,
         "limits": limits,
     }
+    for name in variants:  # the pydynox prototype, traced as deployed and untraced
+        extras[f"{name}_cpu_per_record_us"] = med[name] / records * 1e6
+        extras[f"{name}_critical_path_ratio"] = statistics.median(variant_paths[name]) / DELAY
+    if variants:
+        calls = first["calls"]
+        extras["pydynox_subsegment_cpu_us"] = (
+            (med["api_pydynox"] - med["api_pydynox_no_subsegments"]) / calls * 1e6
+        )
     return results, extras
+
+
+FLOOR_CLIENTS = {"floor": "botocore", "floor_pydynox": "pydynox"}
+
+
+def in_layer(distribution: str) -> bool:
+    lock = (ROOT / "requirements" / "lambda.txt").read_text()
+    return any(line.split("==")[0].strip() == distribution for line in lock.splitlines())
 
 
 def largest_requests(
@@ -360,6 +455,8 @@ def run(quick: bool, progress: Progress) -> dict[str, Any]:
         cold_init_cpu_ratio=traced["cpu_ratio"],
         cold_init_ratio_untraced=untraced["ratio"],
     )
+    if "pydynox_ms" in traced:
+        extras["cold_init_pydynox_client_ms"] = traced["pydynox_ms"]
 
     body = workload.encode(workload.typical_batch())
     results["records_per_batch"] = workload.records_of(json.loads(body))
@@ -374,7 +471,7 @@ def run(quick: bool, progress: Progress) -> dict[str, Any]:
         subprocess.run(
             [sys.executable, "-m", "bench.capacity"],
             cwd=ROOT,
-            env=environment(traced=False, layer_only=False),  # moto is not in the layer
+            env=environment(traced=False, layer_only=False, storage=False),  # moto: not in the layer
             input=body,
             capture_output=True,
             check=True,
@@ -448,9 +545,21 @@ def table(results: dict[str, Any]) -> str:
             f"untraced {r['cold_init_ratio_untraced']:.2f})",
             f"10 KB batch ({r['batch_bytes']:,} bytes, {r['records_per_batch']} records): CPU "
             f"{r['handler_cpu_ms']:.1f} ms traced, {r['handler_cpu_unsampled_ms']:.1f} unsampled, "
-            f"{r['handler_cpu_untraced_ms']:.1f} untraced; floor {r['floor_cpu_ms']:.1f} ms",
+            f"{r['handler_cpu_untraced_ms']:.1f} untraced; floor {r['floor_cpu_ms']:.1f} ms "
+            f"({r['floor_client']}; botocore's {r['floor_botocore_cpu_ms']:.1f} ms)",
             f"critical path {r['critical_path_ms']:.1f} ms; no request can beat "
             f"{r['floor_critical_path_ratio']:.2f} x {r['delay_ms']:g} ms (floor CPU + one round trip)",
+            *(
+                [
+                    f"pydynox prototype: {r['api_pydynox_cpu_per_record_us']:.0f} us "
+                    f"of CPU per record traced, {r['api_pydynox_untraced_cpu_per_record_us']:.0f} untraced; "
+                    f"critical path {r['api_pydynox_critical_path_ratio']:.2f}; its X-Ray subsegment "
+                    f"{r['pydynox_subsegment_cpu_us']:.0f} us per call; import + client "
+                    f"{r['cold_init_pydynox_client_ms']:.0f} ms"
+                ]
+                if "api_pydynox_cpu_per_record_us" in r
+                else []
+            ),
             f"largest request: {r['max_request_shape']} ({r['max_request_records']:,} records), "
             f"{r['max_request_cpu_seconds']:.2f} s CPU; on Lambda at {r['lambda_memory_mb']} MB about "
             f"{r['max_request_lambda_seconds_estimate']:.1f} s "

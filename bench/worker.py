@@ -6,15 +6,21 @@ The process's stdout is where Powertools writes its logs and metrics, as in Lamb
 sends it to /dev/null.
 
 Roles:
-- ``api``: the API function as deployed (``lambda_handler``), storage at the boto3 boundary.
-- ``floor``: the same work done the cheapest way the service could do it: ``json.loads``, the
-  request models, and botocore building the same UpdateItem requests on the function's own client.
+- ``api``: the API function as deployed (``lambda_handler``).
+- ``floor``: the same work done the cheapest way the service could do it on botocore: ``json.loads``,
+  the request models, and the same UpdateItem requests on the function's own client, one by one.
+- ``floor_pydynox``: the same with pydynox's client (Rust: serializing, signing, HTTP), its retries
+  off; the parameters converted to its native values beforehand (bench/pydynox_adapter.py).
+- ``api_pydynox``: the function with bench/pydynox_adapter.py's client under its storage adapter.
 - ``naive``: a reference writer: one UpdateItem per record, one after the other.
+
+Every role talks over real HTTP to the parent's bench/dynamodb_server.py (AWS_ENDPOINT_URL_DYNAMODB).
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import resource
@@ -23,8 +29,8 @@ import time
 import uuid
 from typing import Any
 
-from bench.boundary import Storage
 from bench.layer import install_from_environment
+from bench.storage import Storage
 from forward_orders_cli.lambda_events import LocalLambdaContext, Stage, proxy_event
 
 TENANT = "bench-client"
@@ -74,11 +80,10 @@ class ApiRole:
 
         self.handler = handler
         self.storage = Storage()
-        self.storage.install(handler.orders_table()._client)
+        handler.orders_table()
 
     def request(self, body: bytes, delay: float, capture: bool = False) -> dict[str, Any]:
-        self.storage.delay = delay
-        self.storage.calls = 0
+        self.storage.reset(delay)
         if capture:
             self.storage.capture()
         event = api_event(body)
@@ -91,35 +96,76 @@ class ApiRole:
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         if response["statusCode"] != 200:
             raise RuntimeError(f"the API answered {response['statusCode']}: {response.get('body')}")
-        reply: dict[str, Any] = {"wall": wall, "cpu": cpu, "calls": self.storage.calls, "rss_mb": _rss_mb()}
+        calls, captured = self.storage.calls()
+        reply: dict[str, Any] = {"wall": wall, "cpu": cpu, "calls": calls, "rss_mb": _rss_mb()}
         if capture:
-            reply["params"] = self.storage.captured
-            self.storage.captured = None
+            reply["params"] = captured
         return reply
 
 
-class FloorRole:
-    """JSON parse + model validation + botocore building the requests: what no implementation of
-    this contract on boto3 can skip."""
+class PydynoxApiRole(ApiRole):
+    """The function with bench/pydynox_adapter.py in place of its botocore client."""
+
+    subsegments = True
 
     def __init__(self) -> None:
-        from forward_orders import handler
+        super().__init__()
+        from bench.pydynox_adapter import PydynoxWrites
+
+        tracer = self.handler.tracer
+        recorder = None if tracer.disabled or not self.subsegments else tracer.provider
+        self.handler.orders_table()._client = PydynoxWrites(recorder)
+
+
+class PydynoxNoSubsegmentsApiRole(PydynoxApiRole):
+    """The same, traced, but without the subsegment per call: what those subsegments cost."""
+
+    subsegments = False
+
+
+class FloorRole:
+    """JSON parse + model validation + the same UpdateItem calls, one after the other: what no
+    implementation of this contract on this client can skip."""
+
+    def __init__(self) -> None:
         from forward_orders.models import OrdersBatch
 
         self.model = OrdersBatch
-        self.client = handler.orders_table()._client  # the function's own client and config
         self.storage = Storage()
-        self.storage.install(self.client)
-        self.params: list[dict[str, Any]] = []
+        self.client = self.build_client()
+        self.calls: list[Any] = []
+
+    def build_client(self) -> Any:
+        from forward_orders import handler
+
+        return handler.orders_table()._client  # the function's own client and config
+
+    def prepare(self, params: list[dict[str, Any]]) -> None:
+        self.calls = [functools.partial(self.client.update_item, **each) for each in params]
 
     def request(self, body: bytes, delay: float) -> dict[str, Any]:
-        self.storage.delay = delay
+        self.storage.reset(delay)
         cpu, wall = time.process_time(), time.perf_counter()
         self.model.model_validate(json.loads(body))
-        for params in self.params:
-            self.client.update_item(**params)
+        for call in self.calls:
+            call()
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        return {"wall": wall, "cpu": cpu, "calls": len(self.params)}
+        return {"wall": wall, "cpu": cpu, "calls": self.storage.calls()[0]}
+
+
+class PydynoxFloorRole(FloorRole):
+    def build_client(self) -> Any:
+        import pydynox
+
+        # No retries (a floor does one attempt), the endpoint from the same variable as boto3's.
+        return pydynox.DynamoDBClient(endpoint_url=self.storage.endpoint, max_retries=0)
+
+    def prepare(self, params: list[dict[str, Any]]) -> None:
+        from bench.pydynox_adapter import update_arguments
+
+        self.calls = [
+            functools.partial(self.client.sync_update_item, *update_arguments(each)) for each in params
+        ]
 
 
 class NaiveRole(FloorRole):
@@ -130,15 +176,21 @@ class NaiveRole(FloorRole):
         self.writer = NaiveWriter(self.client, os.environ["ORDERS_TABLE_NAME"])
 
     def request(self, body: bytes, delay: float) -> dict[str, Any]:
-        self.storage.delay = delay
-        self.storage.calls = 0
+        self.storage.reset(delay)
         cpu, wall = time.process_time(), time.perf_counter()
         self.writer.post(TENANT, body)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        return {"wall": wall, "cpu": cpu, "calls": self.storage.calls}
+        return {"wall": wall, "cpu": cpu, "calls": self.storage.calls()[0]}
 
 
-ROLES = {"api": ApiRole, "floor": FloorRole, "naive": NaiveRole}
+ROLES = {
+    "api": ApiRole,
+    "api_pydynox": PydynoxApiRole,
+    "api_pydynox_no_subsegments": PydynoxNoSubsegmentsApiRole,
+    "floor": FloorRole,
+    "floor_pydynox": PydynoxFloorRole,
+    "naive": NaiveRole,
+}
 
 
 def main() -> None:
@@ -154,7 +206,7 @@ def main() -> None:
         if name == "stop":
             break
         if name == "params":
-            role.params = command["params"]
+            role.prepare(command["params"])
             reply: dict[str, Any] = {}
         elif name == "request":
             body = base64.b64decode(command.pop("body"))

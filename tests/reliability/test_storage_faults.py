@@ -2,9 +2,14 @@
 valid batches and retries each until it gets a 200.
 
 The API function runs in this process (as in Lambda: one request at a time, its storage adapter and
-boto3 client built once) against the shared moto server over HTTP. ``faults.FaultInjector`` is
-registered on the function's own boto3 client (``forward_orders.handler.orders_table()._client``)
-and fails ``RATE`` of all storage calls, whatever the operation. Checked for every request:
+client built once) against the shared moto server over HTTP, through ``faults.FaultProxy``: the
+function's ``AWS_ENDPOINT_URL_DYNAMODB`` points at the proxy, which fails ``RATE`` of all storage
+calls, whatever the operation, with answers, resets and silences, so the client's real HTTP and
+error paths run. A timeout is real: the client's own timer ends the call, so each costs its read
+timeout; the long convergence runs leave timeouts out (moto serializes calls, and on a loaded
+machine a batch's queue of calls outlasts any read timeout short enough for ``make test``); the
+"real sleeps" run has them all, with the read timeout shortened to ``READ_TIMEOUT``. Checked for every
+request:
 
 - a 200 means every record of the batch is stored: the touched orders read straight from the table
   equal the reference model (``model.py``) exactly;
@@ -31,6 +36,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -41,7 +47,7 @@ from infra.config import ServiceConfig
 from common.tables import API_KEYS_TABLE
 from tests.api_calls import api_event, call_api
 from tests.reliability import figures
-from tests.reliability.faults import ALL_FAULTS, KNOWN_OPERATIONS, FaultInjector
+from tests.reliability.faults import ALL_FAULTS, KNOWN_OPERATIONS, TIMEOUTS, FaultProxy
 from tests.reliability.harness import MotoServer, partition, scan_records
 from tests.reliability.model import (
     BatchGenerator,
@@ -54,6 +60,11 @@ from tests.reliability.model import (
 )
 
 RATE = 0.30
+# The function's client waits this long for an answer in these runs (deployed: 2 s); the proxy's
+# ReadTimeout holds a call a little longer.
+READ_TIMEOUT = 0.5
+# Every fault but the timeouts: answers and resets cost no time, whatever the read timeout.
+QUICK_FAULTS = tuple(fault for fault in ALL_FAULTS if fault not in TIMEOUTS)
 CLIENT = "acme"
 MAX_CLIENT_ATTEMPTS = 40
 # The stack's defaults (infra/config.py): the API function's timeout and the request deadline.
@@ -67,6 +78,8 @@ class Service:
 
     table: str
     reader: Any  # a boto3 client of the same table with no faults, for the checks
+    upstream: str  # the moto server, behind any fault proxy
+    proxies: list[FaultProxy]
     sleeps: list[float] = field(default_factory=list)
 
     def post(self, body: str) -> Any:
@@ -89,23 +102,48 @@ class Service:
 
 
 @pytest.fixture
-def service(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
+def service(
+    moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch, proxies: list[FaultProxy]
+) -> Iterator[Service]:
     table = f"faults-{uuid.uuid4().hex[:12]}"
     moto_server.create_tables(table)
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", moto_server.endpoint)
     monkeypatch.setenv("ORDERS_TABLE_NAME", table)
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "ERROR")
-    yield Service(table, moto_server.client())
+    yield Service(table, moto_server.client(), moto_server.endpoint, proxies)
+
+
+@pytest.fixture
+def proxies(moto_server: MotoServer) -> Iterator[list[FaultProxy]]:
+    """Fault proxies in front of the moto server, stopped after the test."""
+    started: list[FaultProxy] = []
+    yield started
+    for proxy in started:
+        proxy.stop()
 
 
 def inject(
-    service: Service, monkeypatch: pytest.MonkeyPatch, injector: FaultInjector, *, real_sleep: bool
+    service: Service,
+    monkeypatch: pytest.MonkeyPatch,
+    injector: FaultProxy,
+    *,
+    real_sleep: bool,
+    read_timeout: float | None = None,
 ) -> None:
+    """Put the proxy between the function and moto; ``read_timeout``: the function's client's
+    (None: the deployed one)."""
     from forward_orders import handler
 
-    table = handler.orders_table()  # built as in Lambda, from the settings
-    injector.install(table._client)
+    injector.start(service.upstream)
+    service.proxies.append(injector)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", injector.endpoint)
+    if read_timeout is not None:
+        injector.hold = max(injector.hold, read_timeout + 0.1)
+        monkeypatch.setattr(
+            handler, "dynamodb_client", partial(handler.dynamodb_client, read_timeout=read_timeout)
+        )
+    table = handler.orders_table()  # built as in Lambda, from the settings (and the proxy's address)
     if real_sleep:
 
         def record_and_sleep(seconds: float) -> None:
@@ -193,7 +231,7 @@ class RunFigures:
     walls: list[float] = field(default_factory=list)
 
 
-def run_under_faults(service: Service, injector: FaultInjector, *, requests: int, seed: int) -> RunFigures:
+def run_under_faults(service: Service, injector: FaultProxy, *, requests: int, seed: int) -> RunFigures:
     generator = BatchGenerator(seed, versioned=True)
     chooser = random.Random(seed + 1)
     model = ReferenceModel()
@@ -231,7 +269,9 @@ def run_under_faults(service: Service, injector: FaultInjector, *, requests: int
             for order_id in touched:
                 assert_each_record_before_or_after(service, before, model, order_id, ledger)
         else:
-            pytest.fail(f"no 200 after {MAX_CLIENT_ATTEMPTS} attempts of {payload}")
+            pytest.fail(
+                f"no 200 after {MAX_CLIENT_ATTEMPTS} attempts ({injector.real_errors} real errors): {payload}"
+            )
         run.requests += 1
 
         if chooser.random() < 0.3:  # a read under the same faults
@@ -266,7 +306,7 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
 
 
-def _report(name: str, run: RunFigures, injector: FaultInjector, seconds: float, **extra: Any) -> None:
+def _report(name: str, run: RunFigures, injector: FaultProxy, seconds: float, **extra: Any) -> None:
     figures.record(
         name,
         requests=run.requests,
@@ -297,7 +337,7 @@ def test_under_30_percent_storage_faults_every_200_is_stored_and_retries_converg
     service: Service, monkeypatch: pytest.MonkeyPatch, attempts: int, requests: int
 ) -> None:
     monkeypatch.setenv("STORAGE_MAX_ATTEMPTS", str(attempts))
-    injector = FaultInjector(rate=RATE, seed=4)
+    injector = FaultProxy(rate=RATE, seed=4, faults=QUICK_FAULTS)
     inject(service, monkeypatch, injector, real_sleep=False)
     started = time.monotonic()
     run = run_under_faults(service, injector, requests=requests, seed=4)
@@ -308,7 +348,7 @@ def test_under_30_percent_storage_faults_every_200_is_stored_and_retries_converg
         time.monotonic() - started,
     )
 
-    assert set(injector.injected) == set(ALL_FAULTS), "every kind of fault was exercised"
+    assert set(injector.injected) == set(QUICK_FAULTS), "every kind of fault was exercised"
     assert 0.25 <= injector.total_injected / injector.total_calls <= 0.35
     assert run.bad_gateways > (0 if attempts == 4 else requests // 4)
     assert run.stale > 0, "some writes were stale"
@@ -320,17 +360,17 @@ def test_under_30_percent_storage_faults_every_200_is_stored_and_retries_converg
 def test_under_30_percent_storage_faults_with_real_backoff_sleeps(
     service: Service, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    injector = FaultInjector(rate=RATE, seed=11)
-    inject(service, monkeypatch, injector, real_sleep=True)
+    injector = FaultProxy(rate=RATE, seed=11)
+    inject(service, monkeypatch, injector, real_sleep=True, read_timeout=READ_TIMEOUT)
     started = time.monotonic()
     run = run_under_faults(service, injector, requests=figures.scale(25, 500), seed=11)
-    _report("faults 30% (real sleeps)", run, injector, time.monotonic() - started)
+    _report("faults 30% (real sleeps, timeouts too)", run, injector, time.monotonic() - started)
 
-    assert injector.total_injected > 0
+    assert set(TIMEOUTS) <= set(injector.injected), "the client's read timeout ended calls"
     # Each wait within the policy: uniform(0, min(1 s, 50 ms * 2**(n-1))) before attempt n + 1 <= 4.
     assert service.sleeps and max(service.sleeps) <= 0.2
     # No request past its deadline. (The calls themselves take what moto takes on a shared machine:
-    # a moto answer slower than the 2 s read timeout is a real timeout, retried; see real_errors.)
+    # a moto answer slower than the read timeout is a real timeout, retried; see real_errors.)
     assert run.max_wall_seconds < DEADLINE_SECONDS < LAMBDA_TIMEOUT_SECONDS
 
 
@@ -338,8 +378,8 @@ def test_slow_failures_end_at_the_request_deadline(service: Service, monkeypatch
     """Every call fails after 250 ms (a slow timeout): each request stops retrying at its deadline."""
     deadline = 0.6
     monkeypatch.setenv("REQUEST_DEADLINE_SECONDS", str(deadline))
-    injector = FaultInjector(rate=1.0, seed=1, faults=("ReadTimeoutError", "ServiceUnavailable"), delay=0.25)
-    inject(service, monkeypatch, injector, real_sleep=True)
+    injector = FaultProxy(rate=1.0, seed=1, faults=("ReadTimeout", "ServiceUnavailable"), delay=0.25)
+    inject(service, monkeypatch, injector, real_sleep=True, read_timeout=0.25)
     walls = []
     for number in range(3):
         order = {
@@ -359,9 +399,10 @@ def test_slow_failures_end_at_the_request_deadline(service: Service, monkeypatch
 
 
 def test_each_storage_attempt_is_one_http_request(service: Service, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The adapter's retries are the only ones: botocore adds none of its own (whose backoff, up to
-    1 s per throttled call, would be spent outside the request's deadline)."""
-    injector = FaultInjector(rate=1.0, seed=3, faults=("ThrottlingException",))
+    """The adapter's retries are the only ones: the client adds none of its own (botocore's backoff,
+    up to 1 s per throttled call, would be spent outside the request's deadline). Counted by the
+    proxy: HTTP requests, not calls."""
+    injector = FaultProxy(rate=1.0, seed=3, faults=("ThrottlingException",))
     inject(service, monkeypatch, injector, real_sleep=False)
     order = {"identifier": "o-1", "items": [{"identifier": "1", "upc": "1", "sku": "S", "quantity": 1}]}
     started = time.monotonic()
@@ -377,18 +418,17 @@ def test_each_storage_attempt_is_one_http_request(service: Service, monkeypatch:
 
 
 def test_the_authorizer_makes_at_most_two_attempts(
-    moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch
+    moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch, proxies: list[FaultProxy]
 ) -> None:
     """Its client is built for two attempts of at most 1.5 s inside a 5 s timeout (authorizer.handler)."""
     from authorizer import handler as authorizer
 
     table = f"keys-{uuid.uuid4().hex[:12]}"
     moto_server.client().create_table(**API_KEYS_TABLE.create_table_request(table))
-    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", moto_server.endpoint)
+    injector = FaultProxy(rate=1.0, seed=5, faults=("ThrottlingException",)).start(moto_server.endpoint)
+    proxies.append(injector)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", injector.endpoint)
     monkeypatch.setenv("API_KEYS_TABLE_NAME", table)
-    injector = FaultInjector(rate=1.0, seed=5, faults=("ThrottlingException",)).install(
-        authorizer.key_store()._client
-    )
     started = time.monotonic()
     with pytest.raises(ClientError):
         authorizer.key_store().find_active("fo_some-key")
