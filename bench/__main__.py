@@ -593,6 +593,10 @@ def main() -> None:
     print(table(results))
     print(cost.table(costs))
     print(f"\nwrote {output}")
+    if not options.quick and options.output is None:
+        # The docs' cost section is generated from the committed results, so they move together.
+        cost.write_docs(costs)
+        print(f"wrote {cost.DOCS}")
 
 
 if __name__ == "__main__":
