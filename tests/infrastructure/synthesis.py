@@ -87,16 +87,21 @@ class Synthesis:
         _, function = self.one("AWS::Lambda::Function", name_part)
         return self.statements_of_role(function["Properties"]["Role"]["Fn::GetAtt"][0])
 
-    def methods(self) -> dict[tuple[str, str], dict[str, Any]]:
-        """Every API Gateway method by (resource path, HTTP method)."""
+    def method_routes(self) -> dict[str, tuple[str, str]]:
+        """Every API Gateway method's logical id -> (resource path, HTTP method)."""
         paths = resource_paths(self)
         return {
-            (
+            name: (
                 paths[json.dumps(m["Properties"]["ResourceId"], sort_keys=True)],
                 m["Properties"]["HttpMethod"],
-            ): m
-            for m in self.of_type("AWS::ApiGateway::Method").values()
+            )
+            for name, m in self.of_type("AWS::ApiGateway::Method").items()
         }
+
+    def methods(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """Every API Gateway method by (resource path, HTTP method)."""
+        routes = self.method_routes()
+        return {routes[name]: m for name, m in self.of_type("AWS::ApiGateway::Method").items()}
 
     def dynamodb_alarm_operations(self) -> set[str]:
         """The DynamoDB operations the alarms' metrics watch (their Operation dimension)."""

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from infra.api import CONSOLE_HANDLER
 
 from common.api_routes import ROUTES
 from tests.infrastructure.synthesis import Synthesis
@@ -142,23 +141,8 @@ def test_the_queue_it_skips_is_encrypted(report: dict[str, Any], synthesized: Sy
 def test_the_open_methods_it_skips_are_the_consoles_public_routes(
     report: dict[str, Any], synthesized: Synthesis
 ) -> None:
+    """Exactly the public routes' methods (test_console_stack.py checks they call the console)."""
     open_methods = {logical_id for check_id, _, logical_id in _failed(report) if check_id == "CKV_AWS_59"}
-    assert len(open_methods) == len([route for route in ROUTES if route.public])
-    functions = [
-        logical_id
-        for logical_id, resource in synthesized.resources.items()
-        if resource["Type"] == "AWS::Lambda::Function"
-        and resource["Properties"].get("Handler") == CONSOLE_HANDLER
-    ]
-    assert len(functions) == 1
-    # The methods call the console function's alias (SnapStart publishes versions).
-    console = {functions[0]} | {
-        logical_id
-        for logical_id, resource in synthesized.resources.items()
-        if resource["Type"] == "AWS::Lambda::Alias"
-        and resource["Properties"]["FunctionName"] == {"Ref": functions[0]}
-    }
-    for logical_id in open_methods:
-        method = synthesized.resources[logical_id]["Properties"]
-        assert (method["HttpMethod"], method["AuthorizationType"]) == ("GET", "NONE")
-        assert any(f'"{target}"' in json.dumps(method["Integration"]) for target in console)
+    routes = synthesized.method_routes()
+    public = {(route.resource, route.method) for route in ROUTES if route.public}
+    assert {routes[logical_id] for logical_id in open_methods} == public
