@@ -5,14 +5,14 @@ unauthenticated methods hand them over (no authorizer context)."""
 from __future__ import annotations
 
 from common.console_resources import CONSOLE_ASSET_RESOURCE, CONSOLE_PAGE_RESOURCE
-from tests.api_calls import api_event
+from tests.api.test_console import console_event
 from tests.sam.harness import Sam
 
 
 def test_the_page_and_an_asset_are_served(sam: Sam, function_ids: dict[str, str]) -> None:
     page = sam.invoke(
         function_ids["console"],
-        api_event("GET", CONSOLE_PAGE_RESOURCE, client_id=None),
+        console_event(CONSOLE_PAGE_RESOURCE),
         label="console: page",
     ).payload
     assert page["statusCode"] == 200, page
@@ -20,13 +20,7 @@ def test_the_page_and_an_asset_are_served(sam: Sam, function_ids: dict[str, str]
     assert "<title>Returns desk" in page["body"]
     script = sam.invoke(
         function_ids["console"],
-        api_event(
-            "GET",
-            "/console/console.js",
-            resource=CONSOLE_ASSET_RESOURCE,
-            path_parameters={"asset": "console.js"},
-            client_id=None,
-        ),
+        console_event(CONSOLE_ASSET_RESOURCE, "console.js"),
         label="console: script",
     ).payload
     assert script["statusCode"] == 200, script
