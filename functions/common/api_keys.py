@@ -249,13 +249,12 @@ class ApiKeyStore:
 
     def revoke(self, key_id: str) -> ApiKeyRecord | None:
         """Mark the key with this id revoked (kept for audit); None if no key has that id."""
-        item = self._item_by_id(key_id)
-        if item is None:
+        key = self._key_by_id(key_id)
+        if key is None:
             return None
-        hash_name = API_KEYS_TABLE.partition_key.name
         response = self._client.update_item(
             TableName=self._table_name,
-            Key={hash_name: item[hash_name]},
+            Key=key,
             UpdateExpression="SET revoked_at = if_not_exists(revoked_at, :now)",
             ExpressionAttributeValues={":now": {"S": _now()}},
             ReturnValues="ALL_NEW",
@@ -265,10 +264,9 @@ class ApiKeyStore:
     def set_plan(self, key_id: str, plan: str, metering: MeteringKey | None = None) -> ApiKeyRecord | None:
         """Put the active key with this id on another tier (with a metering key, for a record that
         has none); None if no active key has that id."""
-        item = self._item_by_id(key_id)
-        if item is None:
+        key = self._key_by_id(key_id)
+        if key is None:
             return None
-        hash_name = API_KEYS_TABLE.partition_key.name
         values: dict[str, Any] = {":plan": {"S": plan}}
         update = "SET #plan = :plan"
         if metering is not None:
@@ -280,10 +278,10 @@ class ApiKeyStore:
         try:
             response = self._client.update_item(
                 TableName=self._table_name,
-                Key={hash_name: item[hash_name]},
+                Key=key,
                 UpdateExpression=update,
                 ConditionExpression="attribute_exists(#k) AND attribute_not_exists(revoked_at)",
-                ExpressionAttributeNames={"#k": hash_name, "#plan": "plan"},
+                ExpressionAttributeNames={"#k": API_KEYS_TABLE.partition_key.name, "#plan": "plan"},
                 ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
             )
@@ -293,14 +291,19 @@ class ApiKeyStore:
 
     def forget_metering_key_id(self, key_id: str) -> None:
         """The API key of this (revoked) key's metering key is gone: the record no longer names it."""
-        item = self._item_by_id(key_id)
-        if item is not None:
-            hash_name = API_KEYS_TABLE.partition_key.name
+        key = self._key_by_id(key_id)
+        if key is not None:
             self._client.update_item(
                 TableName=self._table_name,
-                Key={hash_name: item[hash_name]},
+                Key=key,
                 UpdateExpression="REMOVE metering_key_id",
             )
+
+    def _key_by_id(self, key_id: str) -> dict[str, Any] | None:
+        """The primary key of the stored item whose hash starts with ``key_id``."""
+        item = self._item_by_id(key_id)
+        hash_name = API_KEYS_TABLE.partition_key.name
+        return {hash_name: item[hash_name]} if item is not None else None
 
     def _item_by_id(self, key_id: str) -> dict[str, Any] | None:
         """The stored item whose hash starts with ``key_id``. A Scan, like ``list``: an operator's
