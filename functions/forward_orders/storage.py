@@ -211,7 +211,7 @@ class OrdersTable:
         return OrderPage(order=order, items=self._items(query, first, deadline))
 
     def _order_record(self, client_id: str, order_identifier: str, deadline: float) -> dict[str, Any] | None:
-        key = {PK: {"S": partition_key(client_id, order_identifier)}, SK: {"S": ORDER_SORT_KEY}}
+        key = _key(client_id, order_identifier, None)
         response = self._call(
             partial(self._client.get_item, TableName=self._table_name, Key=key, ConsistentRead=True),
             deadline,
@@ -400,10 +400,7 @@ def update_request(table_name: str, write: RecordWrite, received_at: str) -> dic
         assignments.append(f"#f{position} = :v{position}")
     request: dict[str, Any] = {
         "TableName": table_name,
-        "Key": {
-            PK: {"S": partition_key(write.client_id, write.order_identifier)},
-            SK: {"S": sort_key(write.item_identifier)},
-        },
+        "Key": _key(write.client_id, write.order_identifier, write.item_identifier),
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": values,
     }
