@@ -15,59 +15,82 @@ GENERATED = (
     "change those, not this section. -->"
 )
 
-# What each line of the model is, and why it cannot go lower without breaking a promise (or what
-# would lower it): the closing note's text, one entry per line of bench/cost.py's LINES.
+# What each line of the model is, and why it cannot go lower without breaking a promise (what the
+# platform team can trade instead is the table of context keys): one entry per line of
+# bench/cost.py's LINES, the closing note's argument.
 LINE_NOTES = {
     "api_gateway": (
         "API Gateway requests",
-        "one per request of the feed; the feed already packs whole orders into requests of up to "
-        f"{feed.REQUEST_BYTES // 1000} KB (the v1 specification's batches), and each lookup is one request",
+        "one per request the client sends; the feed already packs whole orders into requests of up to "
+        f"{feed.REQUEST_BYTES // 1000} KB (the v1 specification's batches), and each lookup is one request. "
+        "An HTTP API costs 1.00 USD per million requests against the REST API's 3.50, but has no usage "
+        "plans: the per-client rate limits and quotas of the usage plans exist only on a REST API",
     ),
     "lambda_requests": (
         "Lambda invocations",
         "the API function and the authorizer once per request, the order events function once per "
-        "stream batch; the authorizer's cache (`authorizerCacheTtlSeconds`) removes most authorizer "
-        "invocations but makes the `Authorization` header required, a contract change left to the "
-        "platform team",
+        "stream batch. The authorizer's cache (`authorizerCacheTtlSeconds`) removes most authorizer "
+        "invocations but makes the `Authorization` header required (API Gateway caches on an identity "
+        "source that must be present), a contract change left to the platform team; a batching window "
+        "makes the events later than the documented 'well under a second'",
     ),
     "lambda_duration": (
         "Lambda GB-seconds",
         "measured CPU of the three functions (times the Lambda slowdown factor) plus their DynamoDB and "
-        "EventBridge round trips; issue 15 works on the API function's CPU",
+        "EventBridge round trips. The API function's CPU per record is at the floor issue 15 measured "
+        "for botocore (docs/performance.md); its 1,769 MB is one full vCPU, and less memory is "
+        "proportionally less CPU: the largest valid batch, 8.4 s now, would pass the 10 s promise "
+        "below about 1,480 MB, and the CPU-bound part costs the same GB-seconds at any size",
     ),
-    "cold_starts": ("cold starts", "SnapStart restores of the API function and the authorizer at 0.1 %"),
+    "cold_starts": (
+        "cold starts",
+        "SnapStart restores of the API function and the authorizer at 0.1 % of invocations; without "
+        "SnapStart (`snapStart=false`) a cold start takes 1 to 2 s, against the cold-start goal of issue 15",
+    ),
     "dynamodb_writes": (
         "DynamoDB write units",
-        "one write unit per record per document sent (≤ 1 KB each): created, shipped, re-sent, returned "
-        "and the late re-send, whose failed condition costs the same unit; with KEYS_ONLY indexes an "
-        "index entry is written only when a tracking number is set or changed. Lower needs fewer "
-        "UpdateItems: skipping a record whose fields are unchanged (the re-send) takes a read of the "
-        "order first and changes the write path (orders.py, storage.py's writes), which issue 15 is "
-        "changing; or `ordersTableBilling=provisioned` for steady traffic",
+        "one write unit per record per document sent (each ≤ 1 KB): created, shipped, re-sent, returned, "
+        "and the late re-send, whose failed condition costs the same unit. The contract keeps "
+        "`last_received_at` on every write of the order and of each item (CONTRACT.md), so an identical "
+        "re-send must still write each record it names; one item per record is what lets the tracking "
+        "indexes find an item (a GSI keys only top-level attributes). With KEYS_ONLY indexes an index "
+        "entry is written only when a tracking number is set or changed, once per number. Reading "
+        "before writing would only add read units: no write can be skipped. For steady traffic "
+        "`ordersTableBilling=provisioned` prices the same units lower, at the risk of throttling a "
+        "burst (a backfill) faster than auto scaling",
     ),
-    "dynamodb_reads": ("DynamoDB read units", "the authorizer's key lookup and the tracking lookups"),
+    "dynamodb_reads": (
+        "DynamoDB read units",
+        "the authorizer's key lookup (one eventually consistent GetItem per request) and the tracking "
+        "lookups (a Query of each index, then the items)",
+    ),
     "eventbridge": (
         "EventBridge events",
-        "one event per changed record, the contract of docs/events.md (every change of an order and of "
-        "each item, `updated_at` included); one event per changed order carrying its item changes "
-        "would cut this line by about half, a consumer-visible change not made here",
+        "one event per changed order and stream batch (docs/events.md), carrying the changes of its "
+        "items: the order's creation, its shipment, each return, each late change. That is the floor "
+        "for 'an event for every change' with one client per event, which is what lets a consumer's "
+        "rule on `client_id` see only its own orders; at the model's traffic a stream batch holds "
+        "about 1.2 orders, so putting several orders in one event would save little and make every "
+        "consumer split events. A re-send that changes nothing publishes nothing",
     ),
     "cloudwatch_logs": (
         "CloudWatch Logs",
-        "the access log line (one per request) and the API function's metric lines; allowed requests "
-        "and published batches log at debug only, and Lambda's START/REPORT lines are off "
-        "(`systemLogLevel` WARN)",
+        "the access log line (one per request, the operator's record of who called what) and the API "
+        "function's metric lines; allowed requests and published batches log at debug only, and "
+        "Lambda's START/REPORT lines are off (`systemLogLevel` WARN)",
     ),
     "xray": (
         "X-Ray traces",
         "5 % of the API's requests (the stage's rule, no reservoir) and what Lambda samples of the "
-        "order events function (1 a second and 5 % of the rest, which Lambda does not let a stack "
-        "change): at low traffic almost every stream batch is traced",
+        "order events function: 1 a second and 5 % of the rest, which Lambda does not let a stack "
+        "change, so at up to tens of millions of orders a month nearly every stream batch is traced. "
+        "The only lower setting for that function is no tracing, which breaks the tracing promise",
     ),
     "fixed_monthly": (
         "fixed monthly",
-        "SnapStart's snapshot cache of two functions, alarms, the dashboard, the KMS key and custom "
-        "metrics, spread over the month's orders",
+        "SnapStart's snapshot cache of the API function and the authorizer (the cold-start goal), the "
+        "alarms and the dashboard the operators run on, the KMS key that encrypts the tables, and the "
+        "custom metrics, spread over the month's orders",
     ),
 }
 
@@ -134,8 +157,8 @@ def section(keys: dict[str, Any], lines: tuple[str, ...], levels: dict[str, int]
             )
             for level in levels
         )
-        + ". Below a few million orders a month the fixed costs lead; above, DynamoDB's writes and "
-        "EventBridge's events, both one per record written or changed.",
+        + ". Below a few million orders a month the fixed costs lead; above, DynamoDB's writes (one per "
+        "record written) and EventBridge's events (one per changed order).",
         "",
         "Per order of the feed (this code, and the baseline):",
         "",
@@ -213,7 +236,7 @@ def section(keys: dict[str, Any], lines: tuple[str, ...], levels: dict[str, int]
         + f" USD; storage of a million orders (table, indexes and PITR) "
         f"{current['storage_per_month']:.2f} USD a month.",
         "",
-        "Why each line is where it is (against the issue's aim of half the baseline):",
+        "Why each line is where it is, and why it cannot go lower without breaking a promise:",
         "",
     ]
     for line in lines:

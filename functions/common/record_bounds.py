@@ -42,8 +42,10 @@ ESCAPED_JSON_BYTES = 12
 PER_ATTRIBUTE = 64
 # Server-kept and layout attributes of a record: keys, timestamps, index copies' names, ...
 RECORD_OVERHEAD = 1024
-# An event's fixed parts: source, detail type, time, change id, sequence number, changed fields.
+# An event's fixed parts: source, detail type, time, the client, the event's change id, framing.
 EVENT_OVERHEAD = 2048
+# Each order or item part of an event: ``created``, its change id and sequence number, framing.
+EVENT_PART_OVERHEAD = 512
 # A response's parts besides its items: the order's own fields (each at most 255 characters,
 # escaped), the next cursor, the lookup's framing.
 RESPONSE_OVERHEAD = 32 * 1024
@@ -101,13 +103,15 @@ def field_lengths(bounds: FieldBounds) -> dict[str, int]:
 @dataclass(frozen=True)
 class RecordBounds:
     item_bytes: int  # the largest item record, by DynamoDB's size rules
-    event_bytes: int  # the largest change event of an item, by EventBridge's size rules
+    # The largest event holding an order's change and one item's, by EventBridge's size rules (an
+    # event of an order holds the order's change and as many items as fit MAX_EVENT_BYTES).
+    event_bytes: int
     shown_item_bytes: int  # the largest item as a response shows it (JSON, non-ASCII escaped)
 
 
 def record_bounds(bounds: FieldBounds) -> RecordBounds:
-    """Upper bounds of the largest item record and item change event ``bounds`` allow. (An item is
-    larger than its order: an order record holds three short fields.)"""
+    """Upper bounds of the largest item record, order event with one item, and shown item ``bounds``
+    allow. (An item is larger than its order: an order record holds four short fields.)"""
     lengths = field_lengths(bounds)
     item_text = sum(lengths[name] for name in ITEM_FIELDS if name in lengths)
     tracking = 2 * bounds.max_tracking_number_length
@@ -124,14 +128,20 @@ def record_bounds(bounds: FieldBounds) -> RecordBounds:
         + len(ITEM_FIELDS) * PER_ATTRIBUTE
     )
     event_labels = bounds.max_labels_per_item * (label * JSON_BYTES + 3 * PER_ATTRIBUTE)
+    order_text = sum(lengths[name] for name in ORDER_FIELDS)
     event_bytes = (
         EVENT_OVERHEAD
         + MAX_CLIENT_ID_LENGTH
         + 2 * MAX_IDENTIFIER_LENGTH * JSON_BYTES  # order and item identifiers
+        + len(ORDER_FIELDS + ITEM_FIELDS) * PER_ATTRIBUTE  # the event's changed_fields
+        + EVENT_PART_OVERHEAD  # the order's part
+        + order_text * JSON_BYTES
+        + 2 * len(ORDER_FIELDS) * PER_ATTRIBUTE  # its values and changed_fields
+        + EVENT_PART_OVERHEAD  # the item's part
         + item_text * JSON_BYTES
         + NUMBER_BYTES
         + event_labels
-        + 2 * len(ITEM_FIELDS) * PER_ATTRIBUTE  # values and changed_fields
+        + 2 * len(ITEM_FIELDS) * PER_ATTRIBUTE  # its values and changed_fields
     )
     shown_labels = bounds.max_labels_per_item * (label * ESCAPED_JSON_BYTES + 3 * PER_ATTRIBUTE)
     shown_item_bytes = (

@@ -27,11 +27,6 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from common.order_records import ItemValues, OrderValues, RecordKey, field_names, parse_key, project
 from common.tables import ORDERS_PARTITION_KEY, ORDERS_SORT_KEY
 
-ORDER_CREATED = "OrderCreated"
-ORDER_UPDATED = "OrderUpdated"
-ITEM_CREATED = "OrderItemCreated"
-ITEM_UPDATED = "OrderItemUpdated"
-
 # What the table's stream must carry: both images, to tell which fields changed.
 STREAM_VIEW_TYPE = "NEW_AND_OLD_IMAGES"
 
@@ -53,25 +48,14 @@ class OrderChange:
     changed_at: datetime | None
 
     @property
-    def detail_type(self) -> str:
-        created = self.changed_fields is None
-        if self.key.is_item:
-            return ITEM_CREATED if created else ITEM_UPDATED
-        return ORDER_CREATED if created else ORDER_UPDATED
+    def created(self) -> bool:
+        return self.changed_fields is None
 
-    def detail(self) -> dict[str, Any]:
-        detail: dict[str, Any] = {
-            "client_id": self.key.client_id,
-            "order_identifier": self.key.order_identifier,
-        }
-        if self.key.item_identifier is not None:
-            detail["item_identifier"] = self.key.item_identifier
-        detail["values"] = self.values
+    def fields(self) -> tuple[str, ...]:
+        """What a consumer learns changed: every field it holds for a creation, else the changed ones."""
         if self.changed_fields is not None:
-            detail["changed_fields"] = list(self.changed_fields)
-        detail["change_id"] = self.change_id
-        detail["sequence_number"] = self.sequence_number
-        return detail
+            return self.changed_fields
+        return tuple(name for name in field_names(values_shape(self.key)) if name in self.values)
 
 
 def values_shape(key: RecordKey) -> type[OrderValues] | type[ItemValues]:

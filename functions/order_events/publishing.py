@@ -1,22 +1,23 @@
-"""One batch of stream records in, their events out in PutEvents calls, and which records Lambda
+"""One batch of stream records in, its events out in PutEvents calls, and which records Lambda
 must give back to the function.
 
-Order. A batch comes from one stream shard, in stream order, and DynamoDB Streams keeps the changes
-of one item in the order they were made. The events are sent in that order, in calls of at most ten
-entries and 256 KB. At the first record that fails (it cannot be read, EventBridge refused its
-event, the call failed, or there is not time left for another call), publishing stops: that record
-and every record after it are reported as failed. Lambda retries a stream batch from the lowest
-failed sequence number whatever else is reported, so sending later records now would only send
-them twice, and possibly ahead of the earlier change of the same item.
+The batch's changes become one event per changed order (``grouping``), published in the order of
+each order's first record, in calls of at most ten entries and 256 KB. At the first event that
+fails (EventBridge refused it, the call failed, or there is not time left for another call),
+publishing stops; so it does at a record that cannot be read, whose changes and those after it are
+not published at all. Every record from the earliest one an unpublished event carries (or the
+unreadable record) is reported as failed: Lambda retries a stream batch from the lowest failed
+sequence number whatever else is reported, so sending later events now would only send them twice,
+and possibly ahead of an earlier change of the same order.
 
-Within one call EventBridge may accept entries after a refused one; those are sent again on the
-retry. EventBridge itself does not promise to deliver in order either. Consumers therefore get
-every change at least once, in order most of the time: docs/events.md says how to cope.
+Within one call EventBridge may accept entries after a refused one, and records after the retry
+point may belong to events already sent; those go out again on the retry. EventBridge itself does
+not promise to deliver in order either. Consumers therefore get every change at least once, in
+order most of the time: docs/events.md says how to cope.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -27,10 +28,10 @@ from order_events.event_bus import (
     CALL_WORST_CASE_SECONDS,
     MAX_ENTRIES_PER_CALL,
     MAX_REQUEST_BYTES,
-    Event,
     EventBus,
     entry_size,
 )
+from order_events.grouping import PendingEvent, order_events
 
 
 class ChangeNotPublished(Exception):
@@ -63,21 +64,6 @@ class BatchOutcome:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class _Pending:
-    position: int
-    event: Event
-
-
-def event_for(change: OrderChange, source: str) -> Event:
-    return Event(
-        source=source,
-        detail_type=change.detail_type,
-        detail=json.dumps(change.detail(), ensure_ascii=False, separators=(",", ":")),
-        time=change.changed_at,
-    )
-
-
 def publish_changes(
     records: Sequence[DynamoDBRecord],
     bus: EventBus,
@@ -86,7 +72,7 @@ def publish_changes(
     seconds_left: Callable[[], float] = lambda: float("inf"),
 ) -> BatchOutcome:
     """Publish the changes of ``records`` in order, stopping at the first failure."""
-    pending: list[_Pending] = []
+    changes: list[tuple[int, OrderChange]] = []
     unchanged = 0
     failed_from: int | None = None
     failure: str | None = None
@@ -99,32 +85,23 @@ def publish_changes(
         if change is None:
             unchanged += 1
         else:
-            pending.append(_Pending(position, event_for(change, source)))
+            changes.append((position, change))
 
+    pending = order_events(changes, source)
     published = 0
+    unpublished: int | None = None  # the index in ``pending`` of the first event not published
+    start = 0
     for chunk in _chunks(pending):
-        first = chunk[0]
-        if entry_size(first.event) > MAX_REQUEST_BYTES:
-            failed_from, failure = (
-                first.position,
-                f"event of {entry_size(first.event)} bytes is over the limit",
-            )
-            break
-        if seconds_left() < CALL_WORST_CASE_SECONDS:
-            failed_from, failure = first.position, "not enough time left for another PutEvents call"
-            break
-        try:
-            refusals = bus.put([entry.event for entry in chunk])
-        except Exception as error:
-            failed_from, failure = first.position, f"PutEvents failed: {error}"
-            break
-        refused = [(entry, reason) for entry, reason in zip(chunk, refusals, strict=True) if reason]
-        if refused:
-            entry, reason = refused[0]
-            failed_from, failure = entry.position, f"EventBridge refused an event: {reason}"
-            published += sum(1 for accepted in refusals if accepted is None)
-            break
-        published += len(chunk)
+        sent = _send(chunk, bus, seconds_left)
+        published += sent.accepted
+        if sent.failure is None:
+            start += len(chunk)
+            continue
+        unpublished, failure = start + sent.first_unpublished, sent.failure
+        break
+    if unpublished is not None:
+        earliest = min(entry.first_position for entry in pending[unpublished:])
+        failed_from = earliest if failed_from is None else min(failed_from, earliest)
 
     retry: frozenset[str] = frozenset()
     if failed_from is not None:
@@ -142,10 +119,36 @@ def publish_changes(
     )
 
 
-def _chunks(pending: list[_Pending]) -> Iterator[list[_Pending]]:
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    accepted: int  # events EventBridge took
+    first_unpublished: int = 0  # the chunk's first event not published, when one failed
+    failure: str | None = None
+
+
+def _send(chunk: list[PendingEvent], bus: EventBus, seconds_left: Callable[[], float]) -> _Sent:
+    """One PutEvents call with ``chunk``'s events, unless the first is over the limit or there is
+    not time left for it."""
+    first = chunk[0]
+    if entry_size(first.event) > MAX_REQUEST_BYTES:
+        return _Sent(0, failure=f"event of {entry_size(first.event)} bytes is over the limit")
+    if seconds_left() < CALL_WORST_CASE_SECONDS:
+        return _Sent(0, failure="not enough time left for another PutEvents call")
+    try:
+        refusals = bus.put([entry.event for entry in chunk])
+    except Exception as error:
+        return _Sent(0, failure=f"PutEvents failed: {error}")
+    accepted = sum(1 for reason in refusals if reason is None)
+    refused = [index for index, reason in enumerate(refusals) if reason]
+    if not refused:
+        return _Sent(accepted)
+    return _Sent(accepted, refused[0], f"EventBridge refused an event: {refusals[refused[0]]}")
+
+
+def _chunks(pending: list[PendingEvent]) -> Iterator[list[PendingEvent]]:
     """Consecutive runs of at most ten events and ``MAX_REQUEST_BYTES``; an event over the limit
     on its own is a run of one (it is refused before any call)."""
-    chunk: list[_Pending] = []
+    chunk: list[PendingEvent] = []
     size = 0
     for entry in pending:
         entry_bytes = entry_size(entry.event)

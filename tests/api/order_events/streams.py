@@ -131,10 +131,30 @@ def failed_sequence_numbers(response: dict[str, Any]) -> list[str]:
     return [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
 
 
+def parts(event: dict[str, Any]) -> list[dict[str, Any]]:
+    """An event's order part (when it has one) and item parts."""
+    detail = event["detail"]
+    return ([detail["order"]] if "order" in detail else []) + detail["items"]
+
+
 def by_subject(events: list[dict[str, Any]]) -> dict[tuple[str, str | None], dict[str, Any]]:
-    """Events keyed by (order identifier, item identifier or None); each subject at most once."""
-    keyed = {(e["detail"]["order_identifier"], e["detail"].get("item_identifier")): e for e in events}
-    assert len(keyed) == len(events), "more than one event for one order or item"
+    """Every order's and item's part of ``events``, keyed by (order identifier, item identifier or
+    None), with its event's detail-type, client and time added. An item is in one event at most;
+    an order's part is repeated only in the events an order too large for one is split into."""
+    keyed: dict[tuple[str, str | None], dict[str, Any]] = {}
+    for event in events:
+        detail = event["detail"]
+        for part in parts(event):
+            subject = (detail["order_identifier"], part.get("item_identifier"))
+            shown = {
+                **part,
+                "detail-type": event["detail-type"],
+                "client_id": detail["client_id"],
+                "time": event["time"],
+            }
+            if subject in keyed:
+                assert subject[1] is None and keyed[subject] == shown, f"{subject} in two events"
+            keyed[subject] = shown
     return keyed
 
 
@@ -174,10 +194,21 @@ class FlakyEventBridge:
 
 
 def about_item(identifier: str, order_identifier: str = "order-1") -> Callable[[dict[str, Any]], bool]:
+    """Matches the event that carries the item's change."""
+
     def matches(entry: dict[str, Any]) -> bool:
         detail = json.loads(entry["Detail"])
-        return bool(
-            detail.get("item_identifier") == identifier and detail["order_identifier"] == order_identifier
+        return detail["order_identifier"] == order_identifier and any(
+            part["item_identifier"] == identifier for part in detail["items"]
         )
+
+    return matches
+
+
+def about_order(order_identifier: str) -> Callable[[dict[str, Any]], bool]:
+    """Matches the events of the order."""
+
+    def matches(entry: dict[str, Any]) -> bool:
+        return bool(json.loads(entry["Detail"])["order_identifier"] == order_identifier)
 
     return matches

@@ -1,5 +1,6 @@
 """Order events: which writes publish which events, with what in them (tests/api/order_events/streams.py
-says how records and events are produced and read).
+says how records and events are produced and read). One event per changed order, carrying its
+items' changes (functions/order_events/grouping.py).
 """
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ from common.order_records import (
     partition_key,
     sort_key,
 )
+from common.record_bounds import MAX_EVENT_BYTES
 from forward_orders.models import Item, Order
-from order_events.event_bus import MAX_REQUEST_BYTES, EventBus
+from order_events.changes import change_from_record
+from order_events.event_bus import MAX_REQUEST_BYTES, EventBus, entry_size
+from order_events.grouping import EVENT_FIELDS, order_events
 from order_events.publishing import publish_changes
 from order_events.settings import get_settings
 from tests import REPO
@@ -35,6 +39,7 @@ from tests.api.order_events.streams import (
     StreamRecorder,
     by_subject,
     invoke,
+    parts,
 )
 from tests.api_calls import ORDERS_TABLE_NAME, REGION, post_orders
 from tests.factories import (
@@ -46,7 +51,7 @@ from tests.factories import (
 # -- created, updated, nothing ---------------------------------------------------------------------
 
 
-def test_a_new_order_publishes_one_created_event_for_the_order_and_each_item(
+def test_a_new_order_publishes_one_created_event_carrying_the_order_and_each_item(
     stream: StreamRecorder, consumer: Consumer
 ) -> None:
     records = stream.write(
@@ -65,32 +70,37 @@ def test_a_new_order_publishes_one_created_event_for_the_order_and_each_item(
 
     assert invoke(records) == {"batchItemFailures": []}
 
-    events = consumer.received()
-    assert [e["detail-type"] for e in events] == ["OrderCreated", "OrderItemCreated", "OrderItemCreated"]
-    assert {e["source"] for e in events} == {SOURCE}
-    keyed = by_subject(events)
-    assert keyed[("order-1", None)]["detail"] == {
-        "client_id": "acme",
-        "order_identifier": "order-1",
+    [event] = consumer.received()
+    assert event["detail-type"] == "OrderCreated"
+    assert event["source"] == SOURCE
+    detail = event["detail"]
+    assert (detail["client_id"], detail["order_identifier"]) == ("acme", "order-1")
+    assert detail["order"] == {
+        "created": True,
         "values": {"concept": "Acme Outdoors", "postal_code": "10115"},
+        "changed_fields": ["concept", "postal_code"],
         "change_id": records[0]["eventID"],
         "sequence_number": records[0]["dynamodb"]["SequenceNumber"],
     }
-    item_1 = keyed[("order-1", "item-1")]["detail"]
-    assert item_1["client_id"] == "acme"
-    assert item_1["item_identifier"] == "item-1"
-    assert item_1["values"] == {name: value for name, value in full_item().items() if name != "identifier"}
-    assert "changed_fields" not in item_1
-    assert keyed[("order-1", "item-2")]["detail"]["values"] == {
-        "upc": "012345678905",
-        "sku": "SKU-1",
-        "quantity": 3,
+    item_1, item_2 = detail["items"]
+    full = {name: value for name, value in full_item().items() if name != "identifier"}
+    assert item_1 == {
+        "item_identifier": "item-1",
+        "created": True,
+        "values": full,
+        "changed_fields": [name for name in ITEM_FIELDS if name in full],
+        "change_id": records[1]["eventID"],
+        "sequence_number": records[1]["dynamodb"]["SequenceNumber"],
     }
+    assert item_2["values"] == {"upc": "012345678905", "sku": "SKU-1", "quantity": 3}
+    # The event's changed_fields: every field the order or an item now holds, order's first.
+    assert detail["changed_fields"] == [
+        name for name in EVENT_FIELDS if name in {"concept", "postal_code", *full}
+    ]
+    assert len(detail["change_id"]) == 32
     # The event's time is when the stream recorded the change.
-    created = records[0]["dynamodb"]["ApproximateCreationDateTime"]
-    assert keyed[("order-1", None)]["time"] == datetime.fromtimestamp(created, UTC).strftime(
-        "%Y-%m-%dT%H:%M:%SZ"
-    )
+    created = records[-1]["dynamodb"]["ApproximateCreationDateTime"]
+    assert event["time"] == datetime.fromtimestamp(created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def test_only_contract_fields_are_ever_shown(stream: StreamRecorder, consumer: Consumer) -> None:
@@ -101,10 +111,20 @@ def test_only_contract_fields_are_ever_shown(stream: StreamRecorder, consumer: C
 
     invoke(records)
 
-    for event in consumer.received():
-        names = ITEM_FIELDS if "item_identifier" in event["detail"] else ORDER_FIELDS
-        assert set(event["detail"]["values"]) <= set(names)
-        assert not set(event["detail"]["values"]) & SERVER_ATTRIBUTES
+    [event] = consumer.received()
+    for part in parts(event):
+        names = ITEM_FIELDS if "item_identifier" in part else ORDER_FIELDS
+        assert set(part["values"]) <= set(names)
+        assert not set(part["values"]) & SERVER_ATTRIBUTES
+        assert set(part["changed_fields"]) <= set(names)
+    assert set(event["detail"]) == {
+        "client_id",
+        "order_identifier",
+        "changed_fields",
+        "order",
+        "items",
+        "change_id",
+    }
 
 
 def test_an_update_names_the_changed_fields_and_carries_all_new_values(
@@ -131,16 +151,17 @@ def test_an_update_names_the_changed_fields_and_carries_all_new_values(
     ]
     assert invoke(records) == {"batchItemFailures": []}
 
-    keyed = by_subject(consumer.received())
+    [event] = consumer.received()
+    assert event["detail-type"] == "OrderUpdated"
+    assert event["detail"]["changed_fields"] == ["postal_code", "quantity", "tracking_number"]
+    keyed = by_subject([event])
     assert set(keyed) == {("order-1", None), ("order-1", "item-1")}
-    order_event = keyed[("order-1", None)]
-    assert order_event["detail-type"] == "OrderUpdated"
-    assert order_event["detail"]["changed_fields"] == ["postal_code"]
-    assert order_event["detail"]["values"] == {"concept": "C", "postal_code": "10115"}
-    item_event = keyed[("order-1", "item-1")]
-    assert item_event["detail-type"] == "OrderItemUpdated"
-    assert item_event["detail"]["changed_fields"] == ["quantity", "tracking_number"]
-    assert item_event["detail"]["values"] == {
+    order_part = keyed[("order-1", None)]
+    assert (order_part["created"], order_part["changed_fields"]) == (False, ["postal_code"])
+    assert order_part["values"] == {"concept": "C", "postal_code": "10115"}
+    item_part = keyed[("order-1", "item-1")]
+    assert (item_part["created"], item_part["changed_fields"]) == (False, ["quantity", "tracking_number"])
+    assert item_part["values"] == {
         "upc": "012345678905",
         "sku": "SKU-1",
         "quantity": 2,
@@ -151,7 +172,7 @@ def test_an_update_names_the_changed_fields_and_carries_all_new_values(
 def test_an_identical_resend_publishes_nothing(stream: StreamRecorder, consumer: Consumer) -> None:
     body = {"orders": [order("order-1", concept="C", items=[full_item("item-1"), item("item-2")])]}
     invoke(stream.write(body))
-    assert len(consumer.received()) == 3
+    assert len(consumer.received()) == 1
 
     records = stream.write(body)
     # The re-send is a real write (last_received_at moved), so the stream has a record of each...
@@ -163,7 +184,7 @@ def test_an_identical_resend_publishes_nothing(stream: StreamRecorder, consumer:
     assert consumer.received() == []
 
 
-def test_an_order_written_only_for_its_items_publishes_only_item_events(
+def test_an_order_written_only_for_its_items_carries_only_the_items(
     stream: StreamRecorder, consumer: Consumer
 ) -> None:
     invoke(stream.write({"orders": [order("order-1", concept="C", items=[item("item-1")])]}))
@@ -171,10 +192,42 @@ def test_an_order_written_only_for_its_items_publishes_only_item_events(
 
     invoke(stream.write({"orders": [order("order-1", items=[item("item-2")])]}))
 
+    [event] = consumer.received()
+    assert event["detail-type"] == "OrderUpdated"
+    assert "order" not in event["detail"]
+    [item_2] = event["detail"]["items"]
+    assert (item_2["item_identifier"], item_2["created"]) == ("item-2", True)
+    assert event["detail"]["changed_fields"] == ["upc", "sku", "quantity"]
+
+
+def test_changes_of_one_order_in_one_batch_make_one_event_with_the_latest_values(
+    stream: StreamRecorder, consumer: Consumer
+) -> None:
+    """Two requests for the same order in one batch: the order's changes merge, each order or item
+    once, with its latest values and every field either request created or changed."""
+    first = stream.write({"orders": [order("order-1", concept="A", items=[item("item-1")])]})
+    other = stream.write({"orders": [order("order-2")]})
+    second = stream.write(
+        {"orders": [order("order-1", concept="B", items=[item("item-1", quantity=4), item("item-2")])]}
+    )
+
+    assert invoke(first + other + second) == {"batchItemFailures": []}
+
     events = consumer.received()
-    assert [(e["detail-type"], e["detail"].get("item_identifier")) for e in events] == [
-        ("OrderItemCreated", "item-2")
+    assert [(e["detail"]["order_identifier"], e["detail-type"]) for e in events] == [
+        ("order-1", "OrderCreated"),
+        ("order-2", "OrderCreated"),
     ]
+    keyed = by_subject(events)
+    order_1 = keyed[("order-1", None)]
+    assert (order_1["created"], order_1["values"]) == (True, {"concept": "B"})
+    assert order_1["change_id"] == second[0]["eventID"]
+    assert order_1["sequence_number"] == second[0]["dynamodb"]["SequenceNumber"]
+    assert (keyed[("order-1", "item-1")]["created"], keyed[("order-1", "item-1")]["values"]["quantity"]) == (
+        True,
+        4,
+    )
+    assert [part["item_identifier"] for part in events[0]["detail"]["items"]] == ["item-1", "item-2"]
 
 
 def test_a_labels_change_is_detected_and_the_same_labels_again_are_not(
@@ -195,9 +248,9 @@ def test_a_labels_change_is_detected_and_the_same_labels_again_are_not(
     for new_labels in changes:
         invoke(stream.write({"orders": [order("order-1", items=[item("item-1", labels=new_labels)])]}))
         [event] = consumer.received()
-        assert event["detail-type"] == "OrderItemUpdated"
-        assert event["detail"]["changed_fields"] == ["labels"]
-        assert event["detail"]["values"]["labels"] == new_labels
+        [part] = event["detail"]["items"]
+        assert event["detail"]["changed_fields"] == part["changed_fields"] == ["labels"]
+        assert part["values"]["labels"] == new_labels
 
     invoke(stream.write({"orders": [order("order-1", items=[item("item-1", labels=changes[-1])])]}))
     assert consumer.received() == []
@@ -223,8 +276,9 @@ def test_attributes_other_features_add_are_neither_shown_nor_a_change(
 
     invoke(stream.write({"orders": [order("order-1", items=[item("item-1", quantity=5)])]}))
     [event] = consumer.received()
-    assert event["detail"]["changed_fields"] == ["quantity"]
-    assert "tracking_number_normalized" not in event["detail"]["values"]
+    [part] = event["detail"]["items"]
+    assert part["changed_fields"] == ["quantity"]
+    assert "tracking_number_normalized" not in part["values"]
 
 
 def test_identifiers_holding_the_separator_are_read_back_whole(
@@ -234,7 +288,7 @@ def test_identifiers_holding_the_separator_are_read_back_whole(
 
     keyed = by_subject(consumer.received())
     assert set(keyed) == {("A#1#2", None), ("A#1#2", "I#3"), ("A#1#2", "#")}
-    assert {event["detail"]["client_id"] for event in keyed.values()} == {"acme"}
+    assert {part["client_id"] for part in keyed.values()} == {"acme"}
 
 
 def test_each_client_sees_its_own_identifiers(stream: StreamRecorder, consumer: Consumer) -> None:
@@ -243,11 +297,11 @@ def test_each_client_sees_its_own_identifiers(stream: StreamRecorder, consumer: 
     invoke(stream.records())
 
     events = consumer.received()
-    assert sorted((e["detail"]["client_id"], e["detail-type"]) for e in events) == [
-        ("acme", "OrderCreated"),
-        ("acme", "OrderItemCreated"),
-        ("globex", "OrderCreated"),
-        ("globex", "OrderItemCreated"),
+    assert sorted(
+        (e["detail"]["client_id"], e["detail-type"], len(e["detail"]["items"])) for e in events
+    ) == [
+        ("acme", "OrderCreated", 1),
+        ("globex", "OrderCreated", 1),
     ]
 
 
@@ -269,35 +323,65 @@ def test_deletions_and_records_that_are_not_orders_or_items_publish_nothing(
     assert consumer.received() == []
 
 
-def test_a_large_order_is_sent_in_calls_of_at_most_ten_events_in_stream_order(
+def test_many_orders_are_sent_in_calls_of_at_most_ten_events_in_stream_order(
     stream: StreamRecorder, consumer: Consumer, eventbridge: FlakyEventBridge
 ) -> None:
-    items = [item(f"item-{n:02d}") for n in range(25)]
-    records = stream.write({"orders": [order("order-1", concept="C", items=items)]})
+    orders = [order(f"order-{n:02d}", items=[item("a"), item("b")]) for n in range(25)]
+    records = stream.write({"orders": orders})
+    assert len(records) == 75
 
     assert invoke(records) == {"batchItemFailures": []}
 
-    assert [len(call) for call in eventbridge.calls] == [10, 10, 6]
-    sent = [json.loads(entry["Detail"])["sequence_number"] for call in eventbridge.calls for entry in call]
-    assert sent == [r["dynamodb"]["SequenceNumber"] for r in records]
-    assert len(consumer.received()) == 26
+    assert [len(call) for call in eventbridge.calls] == [10, 10, 5]
+    sent = [json.loads(entry["Detail"])["order_identifier"] for call in eventbridge.calls for entry in call]
+    assert sent == [f"order-{n:02d}" for n in range(25)]
+    assert len(consumer.received()) == 25
+
+
+def test_a_large_order_is_one_event_and_one_too_large_for_one_is_split_within_the_bound(
+    stream: StreamRecorder, consumer: Consumer
+) -> None:
+    records = stream.write(
+        {"orders": [order("order-1", concept="C", items=[item(f"i{n:03d}") for n in range(100)])]}
+    )
+    changes = [
+        (position, change)
+        for position, r in enumerate(records)
+        if (change := change_from_record(DynamoDBRecord(r)))
+    ]
+
+    [whole] = order_events(changes, SOURCE)
+    assert len(json.loads(whole.event.detail)["items"]) == 100
+    assert whole.positions == tuple(range(101))
+
+    budget = entry_size(whole.event) // 3
+    split = order_events(changes, SOURCE, budget=budget)
+    assert len(split) >= 3
+    details = [json.loads(pending.event.detail) for pending in split]
+    assert all(entry_size(pending.event) <= budget for pending in split)
+    # Each event carries the order's own change; every item is in exactly one, in stream order.
+    assert all(detail["order"]["values"] == {"concept": "C"} for detail in details)
+    assert [part["item_identifier"] for detail in details for part in detail["items"]] == [
+        f"i{n:03d}" for n in range(100)
+    ]
+    assert len({detail["change_id"] for detail in details}) == len(split)
+    assert sorted({p for pending in split for p in pending.positions}) == list(range(101))
 
 
 def test_calls_stay_under_the_request_size_limit(dynamodb: Any, consumer: Consumer) -> None:
-    """Events near 100 KB (long label values; within DynamoDB's 400 KB item limit) go two or three
-    to a call, since PutEvents takes at most 256 KB of entries."""
+    """Items near 100 KB each (long label values; within DynamoDB's 400 KB item limit): an order of
+    five is split into events within MAX_EVENT_BYTES, and those go one or two to a call, since
+    PutEvents takes at most 256 KB of entries."""
     stream = StreamRecorder(dynamodb)
     label_value = "x" * 100_000
-    calls: list[int] = []
+    calls: list[list[int]] = []
 
     class Counting:
         def __init__(self, real: Any) -> None:
             self.real = real
 
         def put_events(self, *, Entries: list[dict[str, Any]]) -> Any:
-            calls.append(
-                sum(len(e["Detail"]) + len(e["Source"]) + len(e["DetailType"]) + 14 for e in Entries)
-            )
+            calls.append([len(e["Detail"]) + len(e["Source"]) + len(e["DetailType"]) + 14 for e in Entries])
             return self.real.put_events(Entries=Entries)
 
     records = [
@@ -321,8 +405,9 @@ def test_calls_stay_under_the_request_size_limit(dynamodb: Any, consumer: Consum
 
     assert outcome.failure is None and outcome.published == 5
     assert len(calls) >= 3
-    assert all(size <= MAX_REQUEST_BYTES for size in calls)
-    assert len(consumer.received()) == 5
+    assert all(sum(sizes) <= MAX_REQUEST_BYTES for sizes in calls)
+    assert all(size <= MAX_EVENT_BYTES for sizes in calls for size in sizes)
+    assert sorted(by_subject(consumer.received())) == [("order-1", f"item-{n}") for n in range(5)]
 
 
 def _documented_tracking_pattern() -> dict[str, Any]:
@@ -354,13 +439,23 @@ def test_the_documented_tracking_number_rule_matches_exactly_tracking_number_cha
     invoke(stream.write({"orders": [order("order-1", concept="C", items=[item("b", quantity=2)])]}))
     invoke(stream.write({"orders": [order("order-1", items=[item("b", reverse_tracking_number="1Z2")])]}))
     invoke(stream.write({"orders": [order("order-1", items=[item("a", tracking_number="1Z3")])]}))
+    invoke(stream.write({"orders": [order("order-2", items=[item("c")])]}))
 
-    assert len(consumer.received()) == 7  # everything, for the catch-all rule
-    assert [(e["detail-type"], e["detail"]["item_identifier"]) for e in returns_portal.received()] == [
-        ("OrderItemCreated", "a"),
-        ("OrderItemUpdated", "b"),
-        ("OrderItemUpdated", "a"),
+    assert len(consumer.received()) == 5  # everything, for the catch-all rule
+    matched = returns_portal.received()
+    assert [(e["detail-type"], [p["item_identifier"] for p in e["detail"]["items"]]) for e in matched] == [
+        ("OrderCreated", ["a", "b"]),
+        ("OrderUpdated", ["b"]),
+        ("OrderUpdated", ["a"]),
     ]
+    # Which item's tracking number it was: the item parts' own changed_fields.
+    tracked = [
+        p["item_identifier"]
+        for e in matched
+        for p in e["detail"]["items"]
+        if {"tracking_number", "reverse_tracking_number"} & set(p["changed_fields"])
+    ]
+    assert tracked == ["a", "b", "a"]
 
 
 # -- settings and the shared record layout -----------------------------------------------------------

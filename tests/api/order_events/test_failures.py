@@ -29,6 +29,7 @@ from tests.api.order_events.streams import (
     FlakyEventBridge,
     StreamRecorder,
     about_item,
+    about_order,
     failed_sequence_numbers,
     invoke,
 )
@@ -46,37 +47,28 @@ from infra.events import BATCH_SIZE, RETRY_ATTEMPTS
 # -- failures: reported per record, retried from the first one --------------------------------------
 
 
-def test_a_refused_event_fails_its_record_and_every_later_one_and_nothing_later_is_sent(
+def test_a_refused_event_fails_its_records_and_every_later_one_and_nothing_later_is_sent(
     stream: StreamRecorder, consumer: Consumer, eventbridge: FlakyEventBridge
 ) -> None:
-    items = [item(f"item-{n:02d}") for n in range(15)]
-    records = stream.write({"orders": [order("order-1", items=items)]})
-    eventbridge.refuse, eventbridge.refusals = about_item("item-03"), 1
+    orders = [order(f"order-{n:02d}", items=[item("a"), item("b")]) for n in range(15)]
+    records = stream.write({"orders": orders})
+    eventbridge.refuse, eventbridge.refusals = about_order("order-03"), 1
 
     response = invoke(records)
 
-    # records[0] is the order, records[4] item-03: it and every later record are to be retried.
+    # Three records per order: order-03's first record is records[9]; it and every later record
+    # are to be retried.
     sequence_numbers = [r["dynamodb"]["SequenceNumber"] for r in records]
-    assert failed_sequence_numbers(response) == sequence_numbers[4:]
+    assert failed_sequence_numbers(response) == sequence_numbers[9:]
     # The first call's other nine entries were accepted; the second call never happened.
     assert [len(call) for call in eventbridge.calls] == [10]
-    published = [e["detail"].get("item_identifier") for e in consumer.received()]
-    assert published == [
-        None,
-        "item-00",
-        "item-01",
-        "item-02",
-        "item-04",
-        "item-05",
-        "item-06",
-        "item-07",
-        "item-08",
-    ]
+    published = [e["detail"]["order_identifier"] for e in consumer.received()]
+    assert published == [f"order-{n:02d}" for n in (0, 1, 2, 4, 5, 6, 7, 8, 9)]
 
     # Lambda retries from the lowest failed sequence number: the rest goes out, some twice.
-    assert invoke(records[4:]) == {"batchItemFailures": []}
-    published = [e["detail"].get("item_identifier") for e in consumer.received()]
-    assert published == [f"item-{n:02d}" for n in range(3, 15)]
+    assert invoke(records[9:]) == {"batchItemFailures": []}
+    published = [e["detail"]["order_identifier"] for e in consumer.received()]
+    assert published == [f"order-{n:02d}" for n in range(3, 15)]
 
 
 def test_a_failed_call_fails_the_batch_from_the_first_record_of_that_call(
@@ -91,7 +83,8 @@ def test_a_failed_call_fails_the_batch_from_the_first_record_of_that_call(
     assert failed_sequence_numbers(response) == [r["dynamodb"]["SequenceNumber"] for r in records]
     assert consumer.received() == []
     assert invoke(records) == {"batchItemFailures": []}
-    assert len(consumer.received()) == 2
+    [event] = consumer.received()
+    assert len(event["detail"]["items"]) == 1
 
 
 def test_records_after_an_unchanged_one_still_fail_after_a_failure(
@@ -100,14 +93,33 @@ def test_records_after_an_unchanged_one_still_fail_after_a_failure(
     """A record with nothing to publish after the failed one is retried too: Lambda cannot skip it."""
     body = {"orders": [order("order-1", items=[item("item-1"), item("item-2")])]}
     first = stream.write(body)
+    second = stream.write({"orders": [order("order-2")]})
     resend = stream.write(body)  # three records, no events
-    eventbridge.refuse, eventbridge.refusals = about_item("item-2"), 1
+    eventbridge.refuse, eventbridge.refusals = about_order("order-2"), 1
 
-    response = invoke(first + resend)
+    response = invoke(first + second + resend)
 
-    assert failed_sequence_numbers(response) == [
-        r["dynamodb"]["SequenceNumber"] for r in (first + resend)[2:]
-    ]
+    assert failed_sequence_numbers(response) == [r["dynamodb"]["SequenceNumber"] for r in second + resend]
+
+
+def test_an_event_carrying_a_record_before_the_failure_point_moves_the_point_back(
+    stream: StreamRecorder, consumer: Consumer, eventbridge: FlakyEventBridge
+) -> None:
+    """order-1's records come before and after order-2's: its one event carries both, so when it is
+    refused the batch is retried from order-1's first record, not from where order-2 failed."""
+    first = stream.write({"orders": [order("order-1", concept="A")]})
+    other = stream.write({"orders": [order("order-2")]})
+    again = stream.write({"orders": [order("order-1", concept="B")]})
+    eventbridge.refuse, eventbridge.refusals = about_order("order-1"), 1
+
+    response = invoke(first + other + again)
+
+    everything = [r["dynamodb"]["SequenceNumber"] for r in first + other + again]
+    assert failed_sequence_numbers(response) == everything
+    assert [e["detail"]["order_identifier"] for e in consumer.received()] == ["order-2"]
+    assert invoke(first + other + again) == {"batchItemFailures": []}
+    latest = {e["detail"]["order_identifier"]: e["detail"]["order"]["values"] for e in consumer.received()}
+    assert latest["order-1"] == {"concept": "B"}
 
 
 def test_no_call_starts_without_time_for_it(
@@ -247,8 +259,9 @@ class StreamMappingHarness:
 
 @dataclass
 class RefusedItem:
-    """order-1's records (item-1, item-2), EventBridge refusing item-1's event (every time unless
-    the test sets ``eventbridge.refusals``), and the mapping that delivers them."""
+    """order-1's records (the order, item-1, item-2), EventBridge refusing the event carrying
+    item-1 (order-1's: every time unless the test sets ``eventbridge.refusals``), and the mapping
+    that delivers them."""
 
     records: list[dict[str, Any]]
     harness: StreamMappingHarness
@@ -271,21 +284,11 @@ def test_a_put_that_fails_for_a_while_is_retried_and_delivered(
 
     harness.deliver(records)
 
-    # The batch; from item-1 on, refused twice more; then accepted.
-    assert harness.invocations == [
-        [r["dynamodb"]["SequenceNumber"] for r in records[n:]] for n in (0, 1, 1, 1)
-    ]
-    events = consumer.received()
-    assert sorted({(e["detail-type"], e["detail"].get("item_identifier")) for e in events}) == [
-        ("OrderCreated", None),
-        ("OrderItemCreated", "item-1"),
-        ("OrderItemCreated", "item-2"),
-    ]
-    # item-2 shared a call with the refused item-1 every time, so it went out each time: the
-    # copies are the same change, with the same change_id.
-    copies = [e["detail"] for e in events if e["detail"].get("item_identifier") == "item-2"]
-    assert len(copies) == 4
-    assert len({json.dumps(detail, sort_keys=True) for detail in copies}) == 1
+    # The batch, refused three times (the order's event carries its first record), then accepted.
+    assert harness.invocations == [[r["dynamodb"]["SequenceNumber"] for r in records]] * 4
+    [event] = consumer.received()
+    assert event["detail-type"] == "OrderCreated"
+    assert [part["item_identifier"] for part in event["detail"]["items"]] == ["item-1", "item-2"]
     assert dead_letters.received() == []
 
 
@@ -293,36 +296,25 @@ def test_a_put_that_keeps_failing_lands_in_the_dead_letter_queue_after_the_retri
     refused_item: RefusedItem, stream: StreamRecorder, consumer: Consumer
 ) -> None:
     harness, dead_letters = refused_item.harness, refused_item.dead_letters
-    records = refused_item.records  # item-1 refused every time
+    records = refused_item.records  # order-1's event refused every time
     later = stream.write({"orders": [order("order-2")]})
 
     harness.deliver(records + later)
 
     sequence_numbers = [r["dynamodb"]["SequenceNumber"] for r in records + later]
-    # The first invocation, then the batch from item-1 on: once and RETRY_ATTEMPTS retries.
-    assert harness.invocations == [sequence_numbers] + [sequence_numbers[1:]] * (RETRY_ATTEMPTS + 1)
+    # The first invocation and RETRY_ATTEMPTS retries, all of the batch.
+    assert harness.invocations == [sequence_numbers] * (RETRY_ATTEMPTS + 1)
     [dead_letter] = dead_letters.received()
     info = dead_letter["DDBStreamBatchInfo"]
     assert dead_letter["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert (info["startSequenceNumber"], info["endSequenceNumber"]) == (
-        sequence_numbers[1],
+        sequence_numbers[0],
         sequence_numbers[-1],
     )
-    assert info["batchSize"] == len(sequence_numbers) - 1
+    assert info["batchSize"] == len(sequence_numbers)
     assert info["streamArn"] == STREAM_ARN
-    # item-1 never went out; the order before it once; the records after it shared its call, so
-    # EventBridge took them on every attempt (the same change_id each time).
+    # order-1 never went out; order-2 shared its call, so EventBridge took it on every attempt,
+    # each copy the same event with the same change_id.
     events = consumer.received()
-    subjects = [(e["detail"]["order_identifier"], e["detail"].get("item_identifier")) for e in events]
-    assert ("order-1", "item-1") not in subjects
-    assert subjects.count(("order-1", None)) == 1
-    assert set(subjects) == {
-        ("order-1", None),
-        ("order-1", "item-2"),
-        ("order-2", None),
-        ("order-2", "item-1"),
-    }
-    change_ids: dict[tuple[str, str | None], set[str]] = {}
-    for subject, event in zip(subjects, events, strict=True):
-        change_ids.setdefault(subject, set()).add(event["detail"]["change_id"])
-    assert all(len(ids) == 1 for ids in change_ids.values())
+    assert [e["detail"]["order_identifier"] for e in events] == ["order-2"] * (RETRY_ATTEMPTS + 1)
+    assert len({json.dumps(e["detail"], sort_keys=True) for e in events}) == 1
