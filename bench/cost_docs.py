@@ -37,10 +37,13 @@ LINE_NOTES = {
     "lambda_duration": (
         "Lambda GB-seconds",
         "measured CPU of the three functions (times the Lambda slowdown factor) plus their DynamoDB and "
-        "EventBridge round trips. The API function's CPU per record is at the floor issue 15 measured "
-        "for botocore (docs/performance.md); its 1,769 MB is one full vCPU, and less memory is "
-        "proportionally less CPU: the largest valid batch, 8.4 s now, would pass the 10 s promise "
-        "below about 1,480 MB, and the CPU-bound part costs the same GB-seconds at any size",
+        "EventBridge round trips; the API function's invocations are almost all CPU. That CPU is "
+        "botocore's cost per UpdateItem and one X-Ray subsegment per DynamoDB call (the tracing "
+        "promise: every call traced); the one leaner client measured, pydynox, cannot tell DynamoDB's "
+        "5xx from a permanent error, so retries would break (docs/performance.md). Less memory is "
+        "proportionally less CPU below one vCPU (1,769 MB): the CPU-bound part costs the same "
+        "GB-seconds at any size, and requests get slower (the largest allowed one about 4.5 s at "
+        "1,769 MB, 7.8 s at 1,024)",
     ),
     "cold_starts": (
         "cold starts",
