@@ -42,8 +42,8 @@ LINE_NOTES = {
         "promise: every call traced); the one leaner client measured, pydynox, cannot tell DynamoDB's "
         "5xx from a permanent error, so retries would break (docs/performance.md). Less memory is "
         "proportionally less CPU below one vCPU (1,769 MB): the CPU-bound part costs the same "
-        "GB-seconds at any size, and requests get slower (the largest allowed one about 4.5 s at "
-        "1,769 MB, 7.8 s at 1,024)",
+        "GB-seconds at any size, and requests get slower (docs/performance.md, change 6: the largest "
+        "allowed request about 7.8 s at 1,024 MB against 4.5 s at 1,769)",
     ),
     "cold_starts": (
         "cold starts",
