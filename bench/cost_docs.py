@@ -70,11 +70,14 @@ LINE_NOTES = {
     "eventbridge": (
         "EventBridge events",
         "one event per changed order and stream batch (docs/events.md), carrying the changes of its "
-        "items: the order's creation, its shipment, each return, each late change. That is the floor "
-        "for 'an event for every change' with one client per event, which is what lets a consumer's "
-        "rule on `client_id` see only its own orders; at the model's traffic a stream batch holds "
-        "about 1.2 orders, so putting several orders in one event would save little and make every "
-        "consumer split events. A re-send that changes nothing publishes nothing",
+        "items: the order's creation, its shipment, each return, each late change; a re-send that "
+        "changes nothing publishes nothing. That is the floor for 'an event for every change' as long "
+        "as an event is one order, which is what makes a rule select orders: a consumer's pattern on "
+        "`changed_fields` or `client_id` delivers exactly the orders it matches. At this traffic a "
+        "stream batch holds about {orders_per_batch} changed orders; one event per batch would cut "
+        "this line to about {per_batch_usd} USD (one per batch and client, to a little more), but a "
+        "rule would then deliver every order of the batch whenever one of them matches, and what an "
+        "event holds would depend on timing",
     ),
     "cloudwatch_logs": (
         "CloudWatch Logs",
@@ -86,8 +89,9 @@ LINE_NOTES = {
         "X-Ray traces",
         "5 % of the API's requests (the stage's rule, no reservoir) and what Lambda samples of the "
         "order events function: 1 a second and 5 % of the rest, which Lambda does not let a stack "
-        "change, so at up to tens of millions of orders a month nearly every stream batch is traced. "
-        "The only lower setting for that function is no tracing, which breaks the tracing promise",
+        "change: about one trace a second whatever the traffic (below one stream batch a second, every "
+        "batch). The only lower setting for that function is no tracing, which breaks the tracing "
+        "promise",
     ),
     "fixed_monthly": (
         "fixed monthly",
@@ -242,8 +246,14 @@ def section(keys: dict[str, Any], lines: tuple[str, ...], levels: dict[str, int]
         "Why each line is where it is, and why it cannot go lower without breaking a promise:",
         "",
     ]
+    batches = details["events_batches"][headline]["batches"] / fed["orders"]
+    figures = {
+        "orders_per_batch": f"{details['event_chunks_per_order'] / batches:.1f}",
+        "per_batch_usd": f"{batches * model['prices']['eventbridge_event_chunk'] * 1e6:.2f}",
+    }
     for line in lines:
         title, note = LINE_NOTES[line]
+        note = note.format(**figures) if line == "eventbridge" else note
         now = current["levels"][headline][line]
         before = baseline["levels"][headline][line] if baseline else None
         change = f"{before:.2f} → {now:.2f}" if before is not None else f"{now:.2f}"

@@ -125,7 +125,7 @@ def _counts() -> dict[str, Any]:
         "access_log_lines": [600],
         "invocations": invocations,
         "init": {name: {"init_cpu": 1.0} for name in cost.PACKAGES},
-        "events": {},
+        "events": {level: {"batches": 4, "posts_per_second": 1.0} for level in cost.LEVELS},
         "records": 30,
         "stored_bytes": {"table": 9000.0, "by_tracking_number": 1000.0},
     }
@@ -177,6 +177,10 @@ def test_the_docs_section_carries_every_line_and_replaces_only_itself(tmp_path: 
         assert f"{current['levels']['100m'][line]:.2f}" in text
     assert f"**{keys['usd_per_million_orders']:.2f} USD per million orders**" in text
     assert "`snapStart=false`" in text
+    # The events line's figures: 4 stream batches for 10 orders.
+    chunks = current["details"]["event_chunks_per_order"]
+    assert f"holds about {chunks / 0.4:.1f} changed orders" in text
+    assert "to about 0.40 USD" in text
     page = tmp_path / "deployment.md"
     page.write_text("# Page\n\n## Before\n\nkept\n\n## What it costs\n\nstale text\n\n## After\n\nkept too\n")
     cost_docs.write(page, text)
