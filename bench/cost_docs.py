@@ -17,7 +17,7 @@ GENERATED = (
 
 # What each line of the model is, and why it cannot go lower without breaking a promise (what the
 # platform team can trade instead is the table of context keys): one entry per line of
-# bench/cost.py's LINES, the closing note's argument.
+# bench/cost.py's LINES, the closing note's argument. ``{name}`` is a figure of the run (``section``).
 LINE_NOTES = {
     "api_gateway": (
         "API Gateway requests",
@@ -253,7 +253,7 @@ def section(keys: dict[str, Any], lines: tuple[str, ...], levels: dict[str, int]
     }
     for line in lines:
         title, note = LINE_NOTES[line]
-        note = note.format(**figures) if line == "eventbridge" else note
+        note = note.format(**figures)
         now = current["levels"][headline][line]
         before = baseline["levels"][headline][line] if baseline else None
         change = f"{before:.2f} → {now:.2f}" if before is not None else f"{now:.2f}"

@@ -30,9 +30,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from common.order_records import ITEM_FIELDS, ORDER_FIELDS
+from common.order_records import ITEM_FIELDS, ORDER_FIELDS, field_names
 from common.record_bounds import MAX_EVENT_BYTES
-from order_events.changes import OrderChange
+from order_events.changes import OrderChange, values_shape
 from order_events.event_bus import Event, entry_size
 
 ORDER_CREATED = "OrderCreated"
@@ -74,7 +74,7 @@ class SubjectChange:
             element["item_identifier"] = key.item_identifier
         element["created"] = self.created
         element["values"] = self.latest.values
-        element["changed_fields"] = self.changed_fields(ITEM_FIELDS if key.is_item else ORDER_FIELDS)
+        element["changed_fields"] = self.changed_fields(field_names(values_shape(key)))
         element["change_id"] = self.latest.change_id
         element["sequence_number"] = self.latest.sequence_number
         return element
@@ -105,6 +105,10 @@ class OrderGroup:
     @property
     def detail_type(self) -> str:
         return ORDER_CREATED if self.order is not None and self.order.created else ORDER_UPDATED
+
+    def with_order(self, items: Iterable[SubjectChange]) -> list[SubjectChange]:
+        """The order's own change (when it has one) and ``items``: what one event of it carries."""
+        return ([self.order] if self.order is not None else []) + list(items)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +142,7 @@ def order_events(
 
 
 def _group_events(group: OrderGroup, source: str, budget: int) -> list[PendingEvent]:
-    subjects = ([group.order] if group.order is not None else []) + list(group.items.values())
+    subjects = group.with_order(group.items.values())
     changed_at = [at for subject in subjects if (at := subject.latest.changed_at) is not None]
     time = max(changed_at) if changed_at else None
     order_element = group.order.element() if group.order is not None else None
@@ -160,7 +164,7 @@ def _group_events(group: OrderGroup, source: str, budget: int) -> list[PendingEv
 
     events = []
     for part in parts:
-        part_subjects = ([group.order] if group.order is not None else []) + [s for s, _ in part]
+        part_subjects = group.with_order(subject for subject, _ in part)
         changed = set().union(*(subject.changed for subject in part_subjects))
         detail = _detail(
             group,
